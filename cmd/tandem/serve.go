@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/tandemhq/tandem/ot/builtin"
+	"github.com/tandemhq/tandem/pubsub"
+	"github.com/tandemhq/tandem/server"
+	"github.com/tandemhq/tandem/sessions"
+	"github.com/tandemhq/tandem/storage"
+	"github.com/tandemhq/tandem/storage/bolt"
+)
+
+type serveConfig struct {
+	addr            string
+	store           string
+	dataDir         string
+	authSecret      string
+	allowedOrigins  string
+	logLevel        string
+	logFormat       string
+	maxMessageBytes int
+	maxDocBytes     int
+	sendQueueBytes  int
+	opsPerSecond    float64
+	msgsPerSecond   float64
+	presencePerSec  float64
+	maxSubs         int
+	idleTimeout     time.Duration
+	shutdownTimeout time.Duration
+}
+
+func parseServe(args []string) (serveConfig, error) {
+	var c serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	f := &envFlags{fs: fs}
+	f.String(&c.addr, "addr", "TANDEM_ADDR", ":8080", "listen address")
+	f.String(&c.store, "store", "TANDEM_STORE", "bolt", "document store: bolt (embedded, persistent), memory (lost on exit)")
+	f.String(&c.dataDir, "data-dir", "TANDEM_DATA_DIR", "./data", "directory of the bolt store")
+	f.String(&c.authSecret, "auth-secret", "TANDEM_AUTH_SECRET", "", "HS256 secret for JWT access control; empty runs open (anyone may edit)")
+	f.String(&c.allowedOrigins, "allowed-origins", "TANDEM_ALLOWED_ORIGINS", "", "comma-separated extra Origins allowed to open WebSockets (the server's own host always is; * allows any)")
+	f.String(&c.logLevel, "log-level", "TANDEM_LOG_LEVEL", "info", "debug, info, warn or error")
+	f.String(&c.logFormat, "log-format", "TANDEM_LOG_FORMAT", "text", "text or json")
+	f.Int(&c.maxMessageBytes, "max-message-bytes", "TANDEM_MAX_MESSAGE_BYTES", 1<<20, "largest client message")
+	f.Int(&c.maxDocBytes, "max-doc-bytes", "TANDEM_MAX_DOC_BYTES", 16<<20, "largest document (encoded)")
+	f.Int(&c.sendQueueBytes, "send-queue-bytes", "TANDEM_SEND_QUEUE_BYTES", 16<<20, "bytes queued for one client before it is dropped as slow")
+	f.Float(&c.opsPerSecond, "ops-per-second", "TANDEM_OPS_PER_SECOND", 500, "op submissions per second per connection (excess is delayed)")
+	f.Float(&c.msgsPerSecond, "messages-per-second", "TANDEM_MESSAGES_PER_SECOND", 1000, "messages per second per connection (excess is delayed)")
+	f.Float(&c.presencePerSec, "presence-per-second", "TANDEM_PRESENCE_PER_SECOND", 50, "presence updates per second per connection (excess is refused)")
+	f.Int(&c.maxSubs, "max-subscriptions", "TANDEM_MAX_SUBSCRIPTIONS", 5000, "documents one connection may subscribe to")
+	f.Duration(&c.idleTimeout, "doc-idle-timeout", "TANDEM_DOC_IDLE_TIMEOUT", 30*time.Second, "how long an unused document stays in memory")
+	f.Duration(&c.shutdownTimeout, "shutdown-timeout", "TANDEM_SHUTDOWN_TIMEOUT", 10*time.Second, "how long SIGTERM waits for in-flight commits")
+	if f.err != nil {
+		return c, f.err
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	return c, nil
+}
+
+func newLogger(level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want text or json", format)
+}
+
+func openStore(c serveConfig) (storage.Store, error) {
+	switch c.store {
+	case "memory":
+		return storage.NewMemory(), nil
+	case "bolt":
+		if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
+			return nil, err
+		}
+		return bolt.Open(filepath.Join(c.dataDir, "tandem.db"), bolt.Options{Timeout: 5 * time.Second})
+	}
+	return nil, fmt.Errorf("unknown store %q (want bolt or memory)", c.store)
+}
+
+func runServe(args []string) error {
+	c, err := parseServe(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(c.logLevel, c.logFormat)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(c)
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer store.Close(context.Background())
+	broker := pubsub.NewMemory()
+	defer broker.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mgr, err := sessions.NewManager(sessions.Config{
+		Store: store, Broker: broker, Types: builtin.Registry(), Logger: log,
+		Metrics: sessions.NewMetrics(reg), IdleTimeout: c.idleTimeout, MaxDocBytes: c.maxDocBytes,
+	})
+	if err != nil {
+		return err
+	}
+	var origins []string
+	for _, o := range strings.Split(c.allowedOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	srv, err := server.New(server.Config{
+		Manager: mgr, Store: store, Logger: log, Registry: reg,
+		AuthSecret: []byte(c.authSecret), AllowedOrigins: origins,
+		MaxMessageBytes: int64(c.maxMessageBytes), SendQueueBytes: int64(c.sendQueueBytes),
+		Agent: sessions.AgentConfig{
+			MaxSubscriptions: c.maxSubs, MessagesPerSecond: c.msgsPerSecond,
+			OpsPerSecond: c.opsPerSecond, PresencePerSecond: c.presencePerSec,
+		},
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	authMode := "on (JWT HS256)"
+	if c.authSecret == "" {
+		authMode = "OFF: anyone who can reach this port may read and edit every document"
+	}
+	log.Info("tandem serving", "addr", ln.Addr().String(), "store", c.store, "data_dir", c.dataDir, "pubsub", "in-process", "auth", authMode)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight commits, closing connections")
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}

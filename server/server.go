@@ -1,0 +1,286 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"github.com/tandemhq/tandem/sessions"
+	"github.com/tandemhq/tandem/storage"
+)
+
+// Config configures the server. Zero values mean the documented defaults.
+type Config struct {
+	Manager *sessions.Manager
+	// Store is used for readiness (if it implements storage.Pinger).
+	Store  storage.Store
+	Logger *slog.Logger
+	// Registry receives the server's metrics and is served at /metrics;
+	// nil means a new registry.
+	Registry *prometheus.Registry
+	// AuthSecret turns on JWT access control (HS256) when non-empty.
+	AuthSecret []byte
+	// AllowedOrigins lists the Origins allowed to open WebSockets besides
+	// the server's own host; "*" allows any. Requests without an Origin
+	// header (non-browser clients) are allowed.
+	AllowedOrigins []string
+	// MaxMessageBytes caps one client message. Zero means 1 MiB.
+	MaxMessageBytes int64
+	// SendQueueBytes caps what may wait to be written to one client before
+	// it is disconnected as slow. Zero means 16 MiB.
+	SendQueueBytes int64
+	// PingInterval is how often WebSockets are pinged; a peer silent for
+	// 2.5 intervals is dropped. Zero means 20s.
+	PingInterval time.Duration
+	// Agent holds per-connection limits.
+	Agent sessions.AgentConfig
+}
+
+func (c Config) withDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Registry == nil {
+		c.Registry = prometheus.NewRegistry()
+	}
+	if c.MaxMessageBytes == 0 {
+		c.MaxMessageBytes = 1 << 20
+	}
+	if c.SendQueueBytes == 0 {
+		c.SendQueueBytes = 16 << 20
+	}
+	if c.PingInterval == 0 {
+		c.PingInterval = 20 * time.Second
+	}
+	return c
+}
+
+// Server is Tandem's HTTP server.
+type Server struct {
+	cfg      Config
+	app      *fiber.App
+	log      *slog.Logger
+	upgrader *websocket.Upgrader
+	stopping atomic.Bool
+
+	mu    sync.Mutex // guards conns
+	conns map[*wsConn]struct{}
+	wg    sync.WaitGroup // connection goroutines
+}
+
+// New builds the server and its routes.
+func New(cfg Config) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if cfg.Manager == nil {
+		return nil, errors.New("server: Manager is required")
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, conns: make(map[*wsConn]struct{})}
+	s.upgrader = &websocket.Upgrader{
+		ReadBufferSize:  4096,
+		WriteBufferSize: 4096,
+		CheckOrigin:     s.checkOrigin,
+	}
+	s.app = fiber.New(fiber.Config{
+		DisableStartupMessage: true,
+		WriteTimeout:          0, // streams and hijacked sockets must not be cut
+		ReadTimeout:           30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+		BodyLimit:             int(cfg.MaxMessageBytes),
+		ErrorHandler:          s.errorHandler,
+	})
+	// Close() on a hijacked connection must really close it (see
+	// docs: with the default, a blocked read outlives Close by seconds).
+	s.app.Server().KeepHijackedConns = true
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) routes() {
+	s.app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok\n") })
+	s.app.Get("/readyz", s.readyz)
+	metrics := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+	s.app.Get("/metrics", func(c *fiber.Ctx) error { metrics(c.Context()); return nil })
+	s.app.Get("/ws", gorillaHandler(s.upgrader, s.authorize, s.serveWS))
+}
+
+// errorHandler answers errors as JSON {code, message}.
+func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	code := fiber.StatusInternalServerError
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		code = fe.Code
+	}
+	return c.Status(code).JSON(fiber.Map{"error": fiber.Map{"code": httpCode(code), "message": err.Error()}})
+}
+
+func httpCode(status int) string {
+	switch status {
+	case fiber.StatusUnauthorized:
+		return "ERR_UNAUTHORIZED"
+	case fiber.StatusForbidden:
+		return "ERR_FORBIDDEN"
+	case fiber.StatusNotFound:
+		return "ERR_NOT_FOUND"
+	case fiber.StatusBadRequest:
+		return "ERR_BAD_REQUEST"
+	case fiber.StatusUpgradeRequired:
+		return "ERR_UPGRADE_REQUIRED"
+	case fiber.StatusServiceUnavailable:
+		return "ERR_UNAVAILABLE"
+	}
+	return "ERR_INTERNAL"
+}
+
+func (s *Server) readyz(c *fiber.Ctx) error {
+	if s.stopping.Load() {
+		return c.Status(fiber.StatusServiceUnavailable).SendString("shutting down\n")
+	}
+	if p, ok := s.cfg.Store.(storage.Pinger); ok {
+		ctx, cancel := context.WithTimeout(c.Context(), 2*time.Second)
+		defer cancel()
+		if err := p.Ping(ctx); err != nil {
+			return c.Status(fiber.StatusServiceUnavailable).SendString("store unreachable: " + err.Error() + "\n")
+		}
+	}
+	return c.SendString("ready\n")
+}
+
+// checkOrigin allows same-host origins, the configured allow-list, and
+// requests without Origin (non-browser clients). This stops other sites'
+// pages from opening WebSockets with a user's cookies.
+func (s *Server) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	if slices.Contains(s.cfg.AllowedOrigins, "*") || slices.Contains(s.cfg.AllowedOrigins, origin) {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	return strings.EqualFold(u.Host, r.Host)
+}
+
+// wsState is what the Fiber handler learned about a WebSocket request.
+type wsState struct {
+	claims *Claims
+	remote string
+}
+
+// authorize checks the token (when auth is on) before the upgrade, so a
+// refused client gets a plain HTTP 401.
+func (s *Server) authorize(c *fiber.Ctx) (any, error) {
+	st := &wsState{remote: c.IP()}
+	if len(s.cfg.AuthSecret) == 0 {
+		return st, nil
+	}
+	if s.stopping.Load() {
+		return nil, fiber.NewError(fiber.StatusServiceUnavailable, "server shutting down")
+	}
+	token := c.Query("token")
+	if token == "" {
+		token = c.Cookies("tandem_token")
+	}
+	claims, err := verifyToken(s.cfg.AuthSecret, token)
+	if err != nil {
+		return nil, fiber.NewError(fiber.StatusUnauthorized, err.Error())
+	}
+	st.claims = claims
+	return st, nil
+}
+
+func (s *Server) serveWS(ws *websocket.Conn, state any) {
+	st := state.(*wsState)
+	conn := newWSConn(ws, 65536, s.cfg.SendQueueBytes, s.cfg.PingInterval)
+	if !s.track(conn) {
+		conn.Close("server shutting down")
+		conn.flushAndClose()
+		ws.Close()
+		return
+	}
+	defer s.untrack(conn)
+	cfg := s.cfg.Agent
+	cfg.RemoteAddr = st.remote
+	if st.claims != nil {
+		cfg.Access = st.claims
+		cfg.User = st.claims.User()
+		if exp := st.claims.Expiry(); !exp.IsZero() {
+			t := time.AfterFunc(time.Until(exp), func() { conn.Close("token expired") })
+			defer t.Stop()
+		}
+	}
+	agent := s.cfg.Manager.NewAgent(conn, cfg)
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); conn.writeLoop() }()
+	agent.Start()
+	conn.readLoop(agent, s.cfg.MaxMessageBytes)
+	agent.Close()
+	s.log.Debug("connection closed", "remote", st.remote, "reason", conn.closeReason())
+}
+
+func (s *Server) track(c *wsConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping.Load() {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) untrack(c *wsConn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// Serve accepts connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.app.Listener(ln)
+}
+
+// Shutdown stops accepting connections, lets document sessions finish the
+// commits they are doing (acks still reach their clients), then closes
+// every WebSocket with 1012 (service restart) so clients reconnect
+// elsewhere.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.stopping.Store(true)
+	s.mu.Unlock()
+	errApp := s.app.ShutdownWithContext(ctx)
+	errMgr := s.cfg.Manager.Close(ctx)
+	s.mu.Lock()
+	for c := range s.conns {
+		c.Close("server shutting down")
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return errors.Join(errApp, errMgr)
+}
+
+// App exposes the Fiber app so later features can add routes.
+func (s *Server) App() *fiber.App { return s.app }

@@ -1,0 +1,238 @@
+package server
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gorilla/websocket"
+
+	"github.com/tandemhq/tandem/sessions"
+)
+
+// hijackWriter is the http.ResponseWriter gorilla's Upgrader needs, over a
+// connection fasthttp has handed to us.
+type hijackWriter struct {
+	conn     net.Conn
+	h        http.Header
+	code     int
+	hijacked bool
+	sent     bool
+}
+
+func (w *hijackWriter) Header() http.Header { return w.h }
+func (w *hijackWriter) WriteHeader(c int)   { w.code = c }
+
+// Write is only used when the handshake is refused.
+func (w *hijackWriter) Write(p []byte) (int, error) {
+	if !w.sent {
+		w.sent = true
+		if w.code == 0 {
+			w.code = http.StatusOK
+		}
+		fmt.Fprintf(w.conn, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: %d\r\n\r\n",
+			w.code, http.StatusText(w.code), len(p))
+	}
+	return w.conn.Write(p)
+}
+
+func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if w.hijacked {
+		return nil, nil, http.ErrHijacked
+	}
+	w.hijacked = true
+	return w.conn, bufio.NewReadWriter(bufio.NewReaderSize(w.conn, 16), bufio.NewWriterSize(w.conn, 16)), nil
+}
+
+// gorillaHandler hands an upgrade request to gorilla/websocket. prepare
+// runs in the Fiber handler (it may refuse the request with an HTTP error);
+// serve runs on the hijacked connection's goroutine.
+func gorillaHandler(up *websocket.Upgrader, prepare func(c *fiber.Ctx) (any, error), serve func(ws *websocket.Conn, state any)) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		u, err := url.ParseRequestURI(string(c.Request().RequestURI()))
+		if err != nil {
+			return fiber.ErrBadRequest
+		}
+		r := &http.Request{Method: c.Method(), URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: http.Header{}, Host: string(c.Request().Host()), RemoteAddr: c.Context().RemoteAddr().String()}
+		c.Request().Header.VisitAll(func(k, v []byte) { r.Header.Add(string(k), string(v)) })
+		if !websocket.IsWebSocketUpgrade(r) {
+			return fiber.NewError(fiber.StatusUpgradeRequired, "this endpoint speaks WebSocket")
+		}
+		if !up.CheckOrigin(r) {
+			return fiber.NewError(fiber.StatusForbidden, "origin not allowed")
+		}
+		state, err := prepare(c)
+		if err != nil {
+			return err
+		}
+		c.Context().HijackSetNoResponse(true)
+		c.Context().Hijack(func(conn net.Conn) {
+			ws, err := up.Upgrade(&hijackWriter{conn: conn, h: http.Header{}}, r, nil)
+			if err != nil {
+				conn.Close()
+				return
+			}
+			serve(ws, state)
+		})
+		return nil
+	}
+}
+
+// wsConn is one client WebSocket: the reader is the hijack goroutine, the
+// writer drains a bounded queue. It implements sessions.Transport.
+type wsConn struct {
+	ws       *websocket.Conn
+	out      chan []byte
+	queued   atomic.Int64 // bytes in out
+	maxBytes int64
+	done     chan struct{}
+	once     sync.Once
+	reason   atomic.Value // string
+	ping     time.Duration
+	log      func(msg string, args ...any)
+}
+
+func newWSConn(ws *websocket.Conn, queueLen int, maxBytes int64, ping time.Duration) *wsConn {
+	return &wsConn{ws: ws, out: make(chan []byte, queueLen), maxBytes: maxBytes, done: make(chan struct{}), ping: ping}
+}
+
+// Send queues msg. A client that cannot keep up is disconnected rather
+// than allowed to make the server buffer without bound.
+func (c *wsConn) Send(msg []byte) bool {
+	select {
+	case <-c.done:
+		return false
+	default:
+	}
+	if c.queued.Add(int64(len(msg))) > c.maxBytes {
+		c.Close("slow client: send queue full")
+		return false
+	}
+	select {
+	case c.out <- msg:
+		return true
+	default:
+		c.Close("slow client: send queue full")
+		return false
+	}
+}
+
+// Close ends the connection; safe from any goroutine, any number of times.
+func (c *wsConn) Close(reason string) {
+	c.once.Do(func() {
+		c.reason.Store(reason)
+		close(c.done)
+	})
+}
+
+func (c *wsConn) closeReason() string {
+	if r, ok := c.reason.Load().(string); ok {
+		return r
+	}
+	return ""
+}
+
+const writeWait = 10 * time.Second
+
+// writeLoop is the only writer of the socket.
+func (c *wsConn) writeLoop() {
+	ticker := time.NewTicker(c.ping)
+	defer ticker.Stop()
+	defer c.ws.Close() // also unblocks the reader
+	for {
+		select {
+		case msg := <-c.out:
+			c.queued.Add(-int64(len(msg)))
+			_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := c.ws.WriteMessage(websocket.TextMessage, msg); err != nil {
+				c.Close("write failed")
+				return
+			}
+		case <-ticker.C:
+			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+				c.Close("ping failed")
+				return
+			}
+		case <-c.done:
+			c.flushAndClose()
+			return
+		}
+	}
+}
+
+// flushAndClose writes what is already queued (acks of ops committed just
+// before a shutdown, say), then a close frame with the reason.
+func (c *wsConn) flushAndClose() {
+	deadline := time.Now().Add(time.Second)
+	reason := c.closeReason()
+	code := websocket.CloseNormalClosure
+	switch {
+	case len(reason) >= 11 && reason[:11] == "slow client":
+		code = websocket.ClosePolicyViolation
+		deadline = time.Now() // do not feed a client that is not reading
+	case reason == "server shutting down":
+		code = websocket.CloseServiceRestart
+	case reason == "document store unavailable":
+		code = websocket.CloseTryAgainLater
+	case reason == "invalid UTF-8":
+		code = websocket.CloseInvalidFramePayloadData
+	case reason == "token expired":
+		code = 4001
+	}
+	for time.Now().Before(deadline) {
+		select {
+		case msg := <-c.out:
+			_ = c.ws.SetWriteDeadline(deadline)
+			if c.ws.WriteMessage(websocket.TextMessage, msg) != nil {
+				return
+			}
+			continue
+		default:
+		}
+		break
+	}
+	if len(reason) > 120 {
+		reason = reason[:120]
+	}
+	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+}
+
+// readLoop feeds frames to the agent until the connection ends.
+func (c *wsConn) readLoop(agent *sessions.Agent, maxMessage int64) {
+	c.ws.SetReadLimit(maxMessage)
+	wait := c.ping * 5 / 2
+	_ = c.ws.SetReadDeadline(time.Now().Add(wait))
+	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(time.Now().Add(wait)) })
+	for {
+		typ, data, err := c.ws.ReadMessage()
+		if err != nil {
+			if websocket.IsCloseError(err, websocket.CloseMessageTooBig) || err == websocket.ErrReadLimit {
+				c.Close("message too large")
+			} else {
+				c.Close("read: " + err.Error())
+			}
+			return
+		}
+		_ = c.ws.SetReadDeadline(time.Now().Add(wait))
+		if typ != websocket.TextMessage {
+			c.Close("binary frames are not part of the protocol")
+			return
+		}
+		if !utf8.Valid(data) {
+			c.Close("invalid UTF-8")
+			return
+		}
+		if !agent.Handle(data) {
+			c.Close("message is not a JSON object")
+			return
+		}
+	}
+}
