@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -48,6 +49,11 @@ type Config struct {
 	PingInterval time.Duration
 	// Agent holds per-connection limits.
 	Agent sessions.AgentConfig
+	// Frontend is the browser app served at /; nil serves none.
+	Frontend fs.FS
+	// SSEHeartbeat is the interval of comment lines on event streams.
+	// Zero means 5s.
+	SSEHeartbeat time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -66,6 +72,9 @@ func (c Config) withDefaults() Config {
 	if c.PingInterval == 0 {
 		c.PingInterval = 20 * time.Second
 	}
+	if c.SSEHeartbeat == 0 {
+		c.SSEHeartbeat = 5 * time.Second
+	}
 	return c
 }
 
@@ -76,6 +85,7 @@ type Server struct {
 	log      *slog.Logger
 	upgrader *websocket.Upgrader
 	stopping atomic.Bool
+	met      serverMetrics
 
 	mu    sync.Mutex // guards conns
 	conns map[*wsConn]struct{}
@@ -89,6 +99,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("server: Manager is required")
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, conns: make(map[*wsConn]struct{})}
+	s.met = newServerMetrics(cfg.Registry)
 	s.upgrader = &websocket.Upgrader{
 		ReadBufferSize:  4096,
 		WriteBufferSize: 4096,
@@ -115,10 +126,18 @@ func (s *Server) routes() {
 	metrics := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
 	s.app.Get("/metrics", func(c *fiber.Ctx) error { metrics(c.Context()); return nil })
 	s.app.Get("/ws", gorillaHandler(s.upgrader, s.authorize, s.serveWS))
+	s.apiRoutes()
+	if s.cfg.Frontend != nil {
+		s.app.Get("/*", s.serveFrontend(s.cfg.Frontend))
+	}
 }
 
 // errorHandler answers errors as JSON {code, message}.
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	var ae *apiErr
+	if errors.As(err, &ae) {
+		return c.Status(ae.status).JSON(fiber.Map{"error": fiber.Map{"code": ae.code, "message": ae.msg}})
+	}
 	code := fiber.StatusInternalServerError
 	var fe *fiber.Error
 	if errors.As(err, &fe) {
@@ -180,6 +199,7 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 // wsState is what the Fiber handler learned about a WebSocket request.
 type wsState struct {
 	claims *Claims
+	user   sessions.User
 	remote string
 }
 
@@ -188,6 +208,8 @@ type wsState struct {
 func (s *Server) authorize(c *fiber.Ctx) (any, error) {
 	st := &wsState{remote: c.IP()}
 	if len(s.cfg.AuthSecret) == 0 {
+		// Open mode: editors name themselves for presence lists.
+		st.user = sessions.User{Name: truncate(c.Query("name"), 64), Color: truncate(c.Query("color"), 32)}
 		return st, nil
 	}
 	if s.stopping.Load() {
@@ -217,6 +239,7 @@ func (s *Server) serveWS(ws *websocket.Conn, state any) {
 	defer s.untrack(conn)
 	cfg := s.cfg.Agent
 	cfg.RemoteAddr = st.remote
+	cfg.User = st.user
 	if st.claims != nil {
 		cfg.Access = st.claims
 		cfg.User = st.claims.User()
@@ -284,3 +307,23 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // App exposes the Fiber app so later features can add routes.
 func (s *Server) App() *fiber.App { return s.app }
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// serverMetrics are the collectors of the HTTP edge.
+type serverMetrics struct {
+	viewers prometheus.Gauge
+}
+
+func newServerMetrics(reg *prometheus.Registry) serverMetrics {
+	m := serverMetrics{
+		viewers: prometheus.NewGauge(prometheus.GaugeOpts{Name: "tandem_sse_viewers", Help: "Open Server-Sent Events streams."}),
+	}
+	reg.MustRegister(m.viewers)
+	return m
+}

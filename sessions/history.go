@@ -108,3 +108,26 @@ func (m *Manager) replay(ops []storage.Op) (historicSnapshot, *protocol.Error) {
 	}
 	return out, nil
 }
+
+// Historic is a document at a past version, for the read API.
+type Historic struct {
+	V    int64
+	Type string
+	Data json.RawMessage
+}
+
+// SnapshotAt rebuilds a document at version v or at time ts (Unix ms);
+// with both nil it returns the current snapshot.
+func (m *Manager) SnapshotAt(ctx context.Context, c, d string, v, ts *int64) (Historic, error) {
+	var h historicSnapshot
+	var perr *protocol.Error
+	if ts != nil && v == nil {
+		h, perr = m.snapshotAtTime(ctx, c, d, ts)
+	} else {
+		h, perr = m.snapshotAtVersion(ctx, c, d, v)
+	}
+	if perr != nil {
+		return Historic{}, perr
+	}
+	return Historic{V: h.v, Type: h.typ, Data: h.data}, nil
+}

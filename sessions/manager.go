@@ -95,6 +95,9 @@ type Manager struct {
 
 	presence *presenceHub
 	agents   atomic.Int64
+	// instance names this process in roster messages.
+	instance string
+	roster   *rosterCache
 }
 
 type docKey struct{ c, d string }
@@ -116,8 +119,10 @@ func NewManager(cfg Config) (*Manager, error) {
 		log: cfg.Logger, met: cfg.Metrics,
 		ctx: ctx, cancel: cancel,
 		sessions: make(map[docKey]*session),
+		instance: newClientID(),
 	}
 	m.presence = newPresenceHub(m)
+	m.roster = newRosterCache(m)
 	return m, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/tandemhq/tandem/ot"
 	"github.com/tandemhq/tandem/protocol"
@@ -143,6 +142,9 @@ func (h *presenceHub) deliver(ch string, msg []byte) {
 		a.send(out)
 	}
 }
+
+// deliverLocal hands msg to this instance's subscribers of ch only.
+func (h *presenceHub) deliverLocal(ch string, msg []byte) { h.deliver(ch, msg) }
 
 func (h *presenceHub) publish(ch string, msg []byte) error {
 	return h.m.broker.Publish(h.m.ctx, []string{pubsub.PresenceChannel(ch)}, msg)
@@ -288,18 +290,6 @@ func (a *Agent) leaveAllPresence() {
 	a.presenceSubs = nil
 }
 
-// presenceKey identifies one presence on a document.
-type presenceKey struct{ src, id string }
-
-// docPresence is the latest presence of one editor on a document, kept so
-// viewers can be told who is here, and moved through later ops.
-type docPresence struct {
-	upd   *presenceUpdate
-	local *Agent // nil when the editor is on another instance
-	user  User
-	seen  time.Time
-}
-
 // handlePresence transforms a doc presence to the current version, then
 // publishes it and acknowledges it to its sender with the same object.
 func (s *session) handlePresence(r *request) {
@@ -334,7 +324,6 @@ func (s *session) handlePresence(r *request) {
 		}
 	}
 	msg := u.encode()
-	s.trackPresence(u, r.agent, true)
 	if err := s.m.presence.publish(u.ch, msg); err != nil {
 		reply(protocol.Errorf(protocol.ErrUnknownError, "presence not published: %v", err))
 		return
@@ -383,72 +372,4 @@ func transformPresenceOnce(u *presenceUpdate, op *committedOp, pt ot.PresenceTra
 	}
 	u.p = p
 	return nil
-}
-
-// trackPresence remembers the latest presence of an editor for viewers.
-func (s *session) trackPresence(u *presenceUpdate, local *Agent, _ bool) {
-	key := presenceKey{u.src, u.id}
-	if u.gone() {
-		if old, ok := s.presence[key]; ok {
-			delete(s.presence, key)
-			s.viewers.presenceLeave(s, old)
-		}
-		return
-	}
-	dp := s.presence[key]
-	joined := dp == nil
-	if joined {
-		dp = &docPresence{}
-		s.presence[key] = dp
-	}
-	cp := *u
-	dp.upd, dp.local, dp.seen = &cp, local, s.m.now()
-	if local != nil {
-		dp.user = local.User()
-	}
-	s.viewers.presenceUpdate(s, dp, joined)
-}
-
-// transformPresences moves the presences the session keeps through newly
-// committed ops, so what viewers see stays on the right characters.
-func (s *session) transformPresences(prepared []*submission) {
-	if len(s.presence) == 0 || s.typ == nil {
-		return
-	}
-	pt, _ := s.typ.(ot.PresenceTransformer)
-	for _, sub := range prepared {
-		op := &committedOp{rec: sub.rec, op: sub.op}
-		for key, dp := range s.presence {
-			if dp.upd.v == nil || *dp.upd.v != op.rec.V {
-				continue
-			}
-			if transformPresenceOnce(dp.upd, op, pt, s.typ) != nil || dp.upd.gone() {
-				delete(s.presence, key)
-				s.viewers.presenceLeave(s, dp)
-			}
-		}
-	}
-}
-
-// dropAgentPresence forgets the presences of a departed local connection
-// (the agent also publishes them gone).
-func (s *session) dropAgentPresence(a *Agent) {
-	for key, dp := range s.presence {
-		if dp.local == a {
-			delete(s.presence, key)
-			s.viewers.presenceLeave(s, dp)
-		}
-	}
-}
-
-// expirePresence drops remote presences not refreshed within PresenceTTL:
-// their instance may have died without saying goodbye.
-func (s *session) expirePresence() {
-	cutoff := s.m.now().Add(-s.m.cfg.PresenceTTL)
-	for key, dp := range s.presence {
-		if dp.local == nil && dp.seen.Before(cutoff) {
-			delete(s.presence, key)
-			s.viewers.presenceLeave(s, dp)
-		}
-	}
 }

@@ -6,19 +6,52 @@ import (
 	"github.com/tandemhq/tandem/storage"
 )
 
-// onRemote runs on the broker's goroutine for every op published on this
-// document's channel, including our own (ignored by version). It never
-// blocks: when the queue is full the session catches up from the store.
-func (s *session) onRemote(msg []byte) {
+type remoteKind int
+
+const (
+	remoteOp remoteKind = iota
+	remotePresence
+	remoteRoster
+)
+
+// remoteMsg is a broker message for the session.
+type remoteMsg struct {
+	kind remoteKind
+	msg  []byte
+}
+
+// onRemote runs on the broker's goroutine for every message on this
+// document's channels, including our own (ops are ignored by version). It
+// never blocks: when the queue is full the session catches up from the
+// store (ops) or waits for the next refresh (presence, rosters).
+func (s *session) onRemote(kind remoteKind, msg []byte) {
 	if msg != nil {
 		msg = append([]byte(nil), msg...)
-	} else {
+	} else if kind == remoteOp {
 		s.missed.Store(true)
 	}
 	select {
-	case s.remote <- msg:
+	case s.remote <- remoteMsg{kind, msg}:
 	default:
-		s.missed.Store(true)
+		if kind == remoteOp {
+			s.missed.Store(true)
+		}
+	}
+}
+
+func (s *session) onRemoteMsg(m remoteMsg) {
+	if m.msg == nil {
+		return
+	}
+	switch m.kind {
+	case remoteOp:
+		s.applyRemote(m.msg)
+	case remotePresence:
+		if s.loaded {
+			s.onPresence(m.msg)
+		}
+	case remoteRoster:
+		s.onRoster(m.msg)
 	}
 }
 
@@ -88,7 +121,6 @@ func (s *session) advance(co *committedOp, ts int64) {
 	s.dataSize += len(co.rec.Op)
 	s.remember(co)
 	s.broadcast(co)
-	s.transformPresences([]*submission{{rec: co.rec, op: co.op}})
 }
 
 func (s *session) catchUpMissed() {

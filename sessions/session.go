@@ -40,8 +40,10 @@ type request struct {
 	// bulk is set for reqBulk: the session answers on it.
 	bulk      chan<- bulkPart
 	subscribe bool
-	// viewer is set for reqView.
-	viewer *Viewer
+	// viewer, since and viewReply are set for reqView.
+	viewer    *Viewer
+	since     *int64
+	viewReply chan error
 	// presence is set for reqPresence.
 	presence *presenceUpdate
 }
@@ -66,10 +68,10 @@ type session struct {
 	m       *Manager
 	key     docKey
 	mailbox chan *request
-	remote  chan []byte   // ops published by other instances
-	missed  atomic.Bool   // remote overflowed or the broker lost messages
-	pending atomic.Int32  // senders between lookup and mailbox (see Manager.send)
-	done    chan struct{} // closed when run returns
+	remote  chan remoteMsg // from the broker: ops, presence, rosters
+	missed  atomic.Bool    // remote overflowed or the broker lost messages
+	pending atomic.Int32   // senders between lookup and mailbox (see Manager.send)
+	done    chan struct{}  // closed when run returns
 
 	loaded bool
 	snap   storage.Snapshot // current, Data kept in sync with doc lazily (see encodeSnapshot)
@@ -81,8 +83,11 @@ type session struct {
 	window    []*committedOp
 	subs      map[*Agent]struct{}
 	viewers   viewerSet
-	presence  map[presenceKey]*docPresence
-	unsub     func()
+	editors   map[string]*editor // by src
+	// rosterSentAt is when this instance last announced its editors.
+	rosterSentAt time.Time
+	flushTimer   *time.Timer // coalesced cursor updates for viewers
+	flushArmed   bool
 	// stash is a request taken from the mailbox while collecting a batch,
 	// handled right after it.
 	stash *request
@@ -90,22 +95,33 @@ type session struct {
 
 func newSession(m *Manager, key docKey) *session {
 	return &session{
-		m:        m,
-		key:      key,
-		mailbox:  make(chan *request, 256),
-		remote:   make(chan []byte, 1024),
-		done:     make(chan struct{}),
-		subs:     make(map[*Agent]struct{}),
-		presence: make(map[presenceKey]*docPresence),
+		m:       m,
+		key:     key,
+		mailbox: make(chan *request, 256),
+		remote:  make(chan remoteMsg, 1024),
+		done:    make(chan struct{}),
+		subs:    make(map[*Agent]struct{}),
+		editors: make(map[string]*editor),
 	}
 }
 
 func (s *session) run() {
 	defer s.m.wg.Done()
 	defer close(s.done)
-	unsub, err := s.m.broker.Subscribe(pubsub.DocChannel(s.key.c, s.key.d), s.onRemote)
-	if err == nil {
-		s.unsub = unsub
+	for _, sub := range []struct {
+		channel string
+		kind    remoteKind
+	}{
+		{pubsub.DocChannel(s.key.c, s.key.d), remoteOp},
+		{pubsub.PresenceChannel(pubsub.DocChannel(s.key.c, s.key.d)), remotePresence},
+		{rosterChannel(s.key.c, s.key.d), remoteRoster},
+	} {
+		kind := sub.kind
+		unsub, err := s.m.broker.Subscribe(sub.channel, func(msg []byte) { s.onRemote(kind, msg) })
+		if err != nil {
+			s.m.log.Warn("broker subscribe failed", "channel", sub.channel, "err", err)
+			continue
+		}
 		defer unsub()
 	}
 	idle := time.NewTimer(s.m.cfg.IdleTimeout)
@@ -120,9 +136,11 @@ func (s *session) run() {
 		case r := <-s.mailbox:
 			s.dispatch(r)
 		case msg := <-s.remote:
-			s.safely(func() { s.applyRemote(msg) })
+			s.safely(func() { s.onRemoteMsg(msg) })
 		case <-presenceTick.C:
-			s.safely(func() { s.expirePresence() })
+			s.safely(func() { s.rosterTick() })
+		case <-s.flushC():
+			s.safely(func() { s.flushCursors() })
 		case <-idle.C:
 			if s.idle() && s.m.tryRetire(s) {
 				s.shutdown()
@@ -159,10 +177,25 @@ func (s *session) dispatch(r *request) {
 
 // idle reports whether nobody needs this session any more.
 func (s *session) idle() bool {
-	return len(s.subs) == 0 && s.viewers.len() == 0 && len(s.presence) == 0
+	s.viewers.prune()
+	return len(s.subs) == 0 && s.viewers.len() == 0
+}
+
+// flushC is the cursor-flush timer's channel, nil when not armed.
+func (s *session) flushC() <-chan time.Time {
+	if s.flushTimer == nil || !s.flushArmed {
+		return nil
+	}
+	return s.flushTimer.C
 }
 
 func (s *session) shutdown() {
+	if len(s.editors) > 0 {
+		for _, e := range s.editors {
+			clear(e.agents)
+		}
+		s.publishRoster() // an empty list: our editors are gone
+	}
 	s.viewers.closeAll()
 }
 
@@ -266,6 +299,7 @@ func (s *session) handle(r *request) {
 		s.handleFetch(r)
 	case reqUnsubscribe:
 		delete(s.subs, r.agent)
+		s.removeLocalEditor(r.agent)
 		if r.bulk != nil {
 			r.bulk <- bulkPart{id: s.key.d}
 		} else if r.req != nil {
@@ -273,7 +307,7 @@ func (s *session) handle(r *request) {
 		}
 	case reqDrop:
 		delete(s.subs, r.agent)
-		s.dropAgentPresence(r.agent)
+		s.removeLocalEditor(r.agent)
 	case reqBulk:
 		s.handleBulk(r)
 	case reqPresence:
@@ -317,7 +351,7 @@ func (s *session) handleFetch(r *request) {
 			return
 		}
 		if r.kind == reqSubscribe {
-			s.subs[r.agent] = struct{}{}
+			s.addSub(r.agent)
 		}
 		r.agent.send(protocol.NewObj(len(data)+64).Str("a", action).Str("c", s.key.c).Str("d", s.key.d).Raw("data", data).Bytes())
 		return
@@ -331,7 +365,7 @@ func (s *session) handleFetch(r *request) {
 		r.agent.send(op.msg)
 	}
 	if r.kind == reqSubscribe {
-		s.subs[r.agent] = struct{}{}
+		s.addSub(r.agent)
 	}
 	r.agent.send(protocol.NewObj(64).Str("a", action).Str("c", s.key.c).Str("d", s.key.d).Bytes())
 }
@@ -361,8 +395,13 @@ func (s *session) handleBulk(r *request) {
 		}
 	}
 	if r.subscribe {
-		s.subs[r.agent] = struct{}{}
+		s.addSub(r.agent)
 	}
+}
+
+func (s *session) addSub(a *Agent) {
+	s.subs[a] = struct{}{}
+	s.addLocalEditor(a)
 }
 
 // opsSince returns the committed ops from version v to the current one,
@@ -417,6 +456,7 @@ func (s *session) broadcast(op *committedOp) {
 		a.deliver(s.key, op.msg)
 	}
 	s.viewers.op(s, op)
+	s.transformCursors(op)
 }
 
 // encodeOpMessage is the broadcast shape of an op:

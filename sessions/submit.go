@@ -411,7 +411,6 @@ func (s *session) committed(prepared []*submission, w *work, snap storage.Snapsh
 			s.m.log.Warn("publish failed; other instances will catch up on their next op", "doc", s.key.String(), "err", err)
 		}
 	}
-	s.transformPresences(prepared)
 }
 
 // opsRange returns committed ops with from <= v < to.

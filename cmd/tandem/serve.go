@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/tandemhq/tandem/frontend"
 	"github.com/tandemhq/tandem/ot/builtin"
 	"github.com/tandemhq/tandem/pubsub"
 	"github.com/tandemhq/tandem/server"
@@ -142,6 +143,7 @@ func runServe(args []string) error {
 	srv, err := server.New(server.Config{
 		Manager: mgr, Store: store, Logger: log, Registry: reg,
 		AuthSecret: []byte(c.authSecret), AllowedOrigins: origins,
+		Frontend:        frontend.Files(),
 		MaxMessageBytes: int64(c.maxMessageBytes), SendQueueBytes: int64(c.sendQueueBytes),
 		Agent: sessions.AgentConfig{
 			MaxSubscriptions: c.maxSubs, MessagesPerSecond: c.msgsPerSecond,

@@ -1,0 +1,109 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/tandemhq/tandem/protocol"
+	"github.com/tandemhq/tandem/sessions"
+)
+
+// events serves a document's Server-Sent Events stream (see docs/api.md).
+// The stream writer is the only goroutine writing the response; a second
+// goroutine blocks reading the socket so a departed viewer is noticed at
+// once (fasthttp itself reports nothing until a write fails).
+func (s *Server) events(presenceOnly bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		coll, id, err := docParams(c, true)
+		if err != nil {
+			return err
+		}
+		ident, err := s.identify(c)
+		if err != nil {
+			return err
+		}
+		if err := canRead(ident, coll, id); err != nil {
+			return err
+		}
+		if s.stopping.Load() {
+			return apiError(fiber.StatusServiceUnavailable, protocol.ErrShuttingDown, "server shutting down")
+		}
+		opts := sessions.WatchOptions{PresenceOnly: presenceOnly, User: ident.user()}
+		last := c.Get("Last-Event-ID")
+		if last == "" {
+			last = c.Query("lastEventId")
+		}
+		if last != "" {
+			v, err := strconv.ParseInt(last, 10, 64)
+			if err != nil || v < 0 {
+				return apiError(fiber.StatusBadRequest, protocol.ErrMessageBadlyFormed, "Last-Event-ID must be a document version")
+			}
+			opts.LastEventID = &v
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		viewer, err := s.cfg.Manager.Watch(ctx, coll, id, opts)
+		cancel()
+		switch {
+		case errors.Is(err, sessions.ErrDocNotFound):
+			return apiError(fiber.StatusNotFound, protocol.ErrDocDoesNotExist, "document "+coll+"/"+id+" does not exist")
+		case err != nil:
+			return apiError(fiber.StatusServiceUnavailable, protocol.ErrStoreUnavailable, err.Error())
+		}
+		c.Set(fiber.HeaderContentType, "text/event-stream")
+		c.Set(fiber.HeaderCacheControl, "no-cache")
+		c.Set("X-Accel-Buffering", "no")
+		// The read watcher owns the socket's read side, so fasthttp must
+		// not read another request from it; EventSource reconnects anyway.
+		c.Set(fiber.HeaderConnection, "close")
+		conn := c.Context().Conn()
+		shutdown := c.Context().Done()
+		s.met.viewers.Inc()
+		go watchDeparture(conn, viewer)
+		hb := s.cfg.SSEHeartbeat
+		c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+			defer s.met.viewers.Dec()
+			defer viewer.Close()
+			ticker := time.NewTicker(hb)
+			defer ticker.Stop()
+			for {
+				select {
+				case f := <-viewer.Frames():
+					w.Write(f)
+					// Write what else is queued in the same chunk.
+					for n := len(viewer.Frames()); n > 0; n-- {
+						w.Write(<-viewer.Frames())
+					}
+				case <-ticker.C:
+					w.WriteString(": hb\n\n")
+				case <-viewer.Done():
+					return
+				case <-shutdown:
+					return
+				}
+				if err := w.Flush(); err != nil {
+					return
+				}
+			}
+		})
+		return nil
+	}
+}
+
+// watchDeparture closes the viewer when the client's side of the socket
+// closes. A viewer never sends anything after its request, so any read
+// result means it is gone.
+func watchDeparture(conn net.Conn, v *sessions.Viewer) {
+	if conn == nil {
+		return
+	}
+	_ = conn.SetReadDeadline(time.Time{})
+	var buf [1]byte
+	_, _ = conn.Read(buf[:])
+	v.Close()
+}
