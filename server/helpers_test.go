@@ -32,6 +32,7 @@ type testServer struct {
 
 type testOpts struct {
 	store     storage.Store
+	broker    pubsub.Broker
 	types     *ot.Registry
 	secret    string
 	sendQueue int64
@@ -47,8 +48,12 @@ func startServer(t *testing.T, o testOpts) *testServer {
 	if o.types == nil {
 		o.types = builtin.Registry()
 	}
-	broker := pubsub.NewMemory()
-	t.Cleanup(func() { broker.Close() })
+	broker := o.broker
+	if broker == nil {
+		mem := pubsub.NewMemory()
+		t.Cleanup(func() { mem.Close() })
+		broker = mem
+	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	scfg := sessions.Config{Store: o.store, Broker: broker, Types: o.types, Logger: log}
 	if o.sessCfg != nil {
