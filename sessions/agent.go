@@ -122,7 +122,13 @@ type Agent struct {
 	hold map[docKey][][]byte
 
 	snapSem chan struct{}  // bounds concurrent nf/nt
-	bg      sync.WaitGroup // nf/nt goroutines
+	bg      sync.WaitGroup // nf/nt and live-query goroutines
+
+	queries map[string]*liveQuery // by query id; reader goroutine only
+	queryMu sync.Mutex            // guards queryIDs
+	// queryIDs holds each live query's current result ids, read on the
+	// broker goroutine to forward ops.
+	queryIDs map[*liveQuery]map[string]bool
 }
 
 // NewAgent creates the protocol endpoint for one connection. Call Start,
@@ -508,6 +514,7 @@ func (a *Agent) Close() {
 		_ = a.m.send(key, &request{kind: reqDrop, agent: a})
 	}
 	a.docs = nil
+	a.stopAllQueries()
 	a.leaveAllPresence()
 	a.bg.Wait()
 	a.m.agents.Add(-1)
