@@ -305,7 +305,9 @@ func forbidden(role Role, what, c, d string) *protocol.Error {
 
 func (a *Agent) toSession(key docKey, r *request) *protocol.Error {
 	if err := a.m.send(key, r); err != nil {
-		return protocol.Errorf(protocol.ErrShuttingDown, "server is shutting down, reconnect")
+		// Shutting down: an error would make the client roll its op
+		// back. Closing makes it reconnect (elsewhere) and resend.
+		a.closeRetryable("server shutting down")
 	}
 	return nil
 }

@@ -314,11 +314,19 @@ func (s *session) handlePresence(r *request) {
 			return
 		}
 	}
-	if u.v != nil && *u.v != s.snap.V && !u.gone() {
+	if u.v != nil && *u.v != s.snap.V {
 		if *u.v > s.snap.V {
 			_ = s.catchUp()
 		}
-		if perr := s.transformPresenceFrom(u); perr != nil {
+		if u.gone() {
+			// Nothing to transform, but stamp the latest version as
+			// sharedb does: a client holding a newer version would
+			// otherwise try to catch the null up and never apply it.
+			if *u.v < s.snap.V {
+				v := s.snap.V
+				u.v = &v
+			}
+		} else if perr := s.transformPresenceFrom(u); perr != nil {
 			reply(perr)
 			return
 		}
