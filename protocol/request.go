@@ -6,6 +6,8 @@ import (
 	"errors"
 	"math"
 	"strconv"
+
+	"github.com/tandemhq/tandem/ot"
 )
 
 // Actions of the protocol (sharedb lib/message-actions.js).
@@ -146,8 +148,12 @@ func IsDangerousName(s string) bool { return dangerousNames[s] }
 // channel or presence id: non-empty, not an Object.prototype name.
 func ValidName(s string) bool { return s != "" && !dangerousNames[s] }
 
-// name decodes a required name field.
+// name decodes a required name field. A lone surrogate escape would decode
+// to U+FFFD and no longer be the name the client uses, so it is refused.
 func name(raw json.RawMessage) (string, bool) {
+	if ot.CheckSurrogates(raw) != nil {
+		return "", false
+	}
 	s, ok := stringValue(raw)
 	if !ok || !ValidName(s) {
 		return "", false

@@ -548,7 +548,15 @@ func (a *Agent) snapshotAt(req *protocol.Request) *protocol.Error {
 			a.replyError(req, err)
 			return
 		}
-		o := protocol.NewObj(64+len(snap.data)).Raw("id", req.Get("id")).Int("v", snap.v)
+		// sharedb replies with the Snapshot object (whose id is the doc
+		// id), overwriting id with the request's when that is truthy.
+		o := protocol.NewObj(64 + len(snap.data))
+		if id := req.Get("id"); truthy(id) {
+			o.Raw("id", id)
+		} else {
+			o.Str("id", req.D).Str("c", req.C).Str("d", req.D)
+		}
+		o.Int("v", snap.v)
 		if snap.typ == "" {
 			o.Null("type")
 		} else {
