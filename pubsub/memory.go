@@ -40,7 +40,8 @@ func NewMemory() *Memory {
 
 // Publish queues msg for every channel.
 func (m *Memory) Publish(_ context.Context, channels []string, msg []byte) error {
-	cp := append([]byte(nil), msg...)
+	cp := make([]byte, len(msg)) // never nil: nil means "missed"
+	copy(cp, msg)
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
