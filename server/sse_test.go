@@ -8,7 +8,12 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"sync/atomic"
 	"time"
+
+	"github.com/tandemhq/tandem/pubsub"
+	"github.com/tandemhq/tandem/sessions"
+	"github.com/tandemhq/tandem/storage"
 )
 
 // sseEvent is one parsed Server-Sent Event.
@@ -243,4 +248,106 @@ func TestReadAPI(t *testing.T) {
 			t.Errorf("%s: %d %v, want %d %s", tc.path, code, m, tc.code, tc.err)
 		}
 	}
+}
+
+// TestSSEViewerOnAnotherInstance: the viewer is on one instance, the
+// editor on another (one store, one broker): it sees the editor's ops and
+// its presence join, move and leave.
+func TestSSEViewerOnAnotherInstance(t *testing.T) {
+	store := storage.NewMemory()
+	broker := pubsub.NewMemory()
+	defer broker.Close()
+	s1 := startServer(t, testOpts{store: store, broker: broker})
+	s2 := startServer(t, testOpts{store: store, broker: broker})
+	ed := s1.connect("name=Remote&color=%23009688")
+	ed.roundTrip(M{"a": "op", "c": "notes", "d": "x", "v": nil, "seq": 1, "create": M{"type": "rich-text", "data": []M{{"insert": "abc\n"}}}})
+
+	v, _ := s2.sse("/api/v1/docs/notes/x/events", nil)
+	if s := v.nextOf("snapshot"); s.id != "1" {
+		t.Fatalf("snapshot %+v", s)
+	}
+	ed.roundTrip(M{"a": "s", "c": "notes", "d": "x", "v": 1})
+	join := v.nextOf("presence")
+	for join.data["type"] == "set" {
+		join = v.nextOf("presence")
+	}
+	if join.data["type"] != "join" || join.data["editor"].(M)["name"] != "Remote" {
+		t.Fatalf("join from the other instance %+v", join)
+	}
+	ed.roundTrip(M{"a": "p", "ch": "notes.x", "id": "c", "p": M{"index": 1, "length": 0}, "pv": 0, "c": "notes", "d": "x", "v": 1, "t": richTextURI})
+	if upd := v.nextOf("presence"); upd.data["type"] != "update" || !jsonEqual(upd.data["editor"].(M)["cursor"], M{"index": 1, "length": 0}) {
+		t.Fatalf("cursor from the other instance %+v", upd)
+	}
+	ed.roundTrip(M{"a": "op", "c": "notes", "d": "x", "v": 1, "seq": 2, "op": []M{{"retain": 3}, {"insert": "!"}}})
+	if op := v.nextOf("op"); op.id != "2" || op.data["src"] != ed.id {
+		t.Fatalf("op from the other instance %+v", op)
+	}
+	ed.ws.Close()
+	for {
+		ev := v.nextOf("presence")
+		if ev.data["type"] == "leave" {
+			if ev.data["editor"].(M)["id"] != ed.id {
+				t.Fatalf("leave %+v", ev)
+			}
+			break
+		}
+	}
+}
+
+// cutBroker stops publishing when cut, like an instance that died.
+type cutBroker struct {
+	pubsub.Broker
+	cut atomic.Bool
+}
+
+func (b *cutBroker) Publish(ctx context.Context, chs []string, msg []byte) error {
+	if b.cut.Load() {
+		return nil
+	}
+	return b.Broker.Publish(ctx, chs, msg)
+}
+
+// TestEditorsOfADeadInstanceExpire: an instance that dies says nothing;
+// the others drop its editors after the presence TTL, telling viewers and
+// their own ShareDB clients (p:null).
+func TestEditorsOfADeadInstanceExpire(t *testing.T) {
+	store := storage.NewMemory()
+	mem := pubsub.NewMemory()
+	defer mem.Close()
+	dying := &cutBroker{Broker: mem}
+	short := func(c *sessions.Config) { c.PresenceTTL = 900 * time.Millisecond }
+	s1 := startServer(t, testOpts{store: store, broker: dying, sessCfg: short})
+	s2 := startServer(t, testOpts{store: store, broker: mem, sessCfg: short})
+	ed := s1.connect("name=Doomed")
+	ed.roundTrip(M{"a": "op", "c": "n", "d": "x", "v": nil, "seq": 1, "create": M{"type": "rich-text", "data": []M{{"insert": "abc\n"}}}})
+	ed.roundTrip(M{"a": "s", "c": "n", "d": "x", "v": 1})
+	watcher := s2.connect("")
+	watcher.roundTrip(M{"a": "s", "c": "n", "d": "x", "v": 1})
+	watcher.roundTrip(M{"a": "ps", "ch": "n.x", "seq": 1})
+	ed.roundTrip(M{"a": "p", "ch": "n.x", "id": "c", "p": M{"index": 2, "length": 0}, "pv": 3, "c": "n", "d": "x", "v": 1, "t": richTextURI})
+	if m := watcher.recv(); m["a"] != "p" || m["id"] != "c" {
+		t.Fatalf("watcher got %v", m)
+	}
+	v, _ := s2.sse("/api/v1/docs/n/x/presence", nil)
+	// The set holds both editors (the watcher is one too), the remote one
+	// under the name its instance announced.
+	set := v.nextOf("presence")
+	names := map[string]bool{}
+	for _, e := range set.data["editors"].([]any) {
+		names[e.(M)["name"].(string)] = true
+	}
+	if !names["Doomed"] || len(names) != 2 {
+		t.Fatalf("set %+v", set)
+	}
+	dying.cut.Store(true) // s1 "dies": nothing it says reaches anyone
+	start := time.Now()
+	leave := v.nextOf("presence")
+	if leave.data["type"] != "leave" || leave.data["editor"].(M)["id"] != ed.id {
+		t.Fatalf("want the dead instance's editor to leave, got %+v", leave)
+	}
+	m := watcher.recv()
+	if m["a"] != "p" || m["id"] != "c" || m["p"] != nil || m["src"] != ed.id {
+		t.Fatalf("watcher should be told the presence is gone: %v", m)
+	}
+	t.Logf("dead instance's editor gone after %v (TTL 900ms)", time.Since(start))
 }

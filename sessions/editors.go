@@ -45,6 +45,9 @@ type rosterMsg struct {
 	C       string       `json:"c"`
 	D       string       `json:"d"`
 	Editors []rosterUser `json:"editors"`
+	// Req asks every instance to announce its editors now (a session
+	// that just opened would otherwise wait for the next refresh).
+	Req bool `json:"req,omitempty"`
 }
 
 type rosterUser struct {
@@ -173,10 +176,25 @@ func (s *session) publishRoster() {
 	s.rosterSentAt = s.m.now()
 }
 
+// requestRosters asks the other instances who edits this document.
+func (s *session) requestRosters() {
+	b, _ := json.Marshal(rosterMsg{Inst: s.m.instance, C: s.key.c, D: s.key.d, Req: true})
+	_ = s.m.broker.Publish(s.m.ctx, []string{rosterChannel(s.key.c, s.key.d)}, b)
+}
+
 // onRoster applies another instance's roster.
 func (s *session) onRoster(msg []byte) {
 	var r rosterMsg
 	if json.Unmarshal(msg, &r) != nil || r.Inst == s.m.instance || r.C != s.key.c || r.D != s.key.d {
+		return
+	}
+	if r.Req {
+		for _, e := range s.editors {
+			if e.local() {
+				s.publishRoster()
+				break
+			}
+		}
 		return
 	}
 	until := s.m.now().Add(s.m.cfg.PresenceTTL)

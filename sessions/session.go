@@ -124,6 +124,7 @@ func (s *session) run() {
 		}
 		defer unsub()
 	}
+	s.requestRosters()
 	idle := time.NewTimer(s.m.cfg.IdleTimeout)
 	defer idle.Stop()
 	presenceTick := time.NewTicker(s.m.cfg.PresenceTTL / 3)

@@ -7,7 +7,8 @@ import (
 
 // Querier is implemented by stores that can run ShareDB queries: a
 // MongoDB filter in the dialect sharedb-mongo accepts by default, with
-// $sort, $skip, $limit and $count. Deleted documents are never returned.
+// $sort, $skip, $limit and $count. Deleted documents are left out unless
+// the filter names _type at its top level, as sharedb-mongo does.
 type Querier interface {
 	Query(ctx context.Context, collection string, q json.RawMessage) (QueryResult, error)
 }
