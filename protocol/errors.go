@@ -35,6 +35,9 @@ const (
 	ErrTooLarge = "ERR_TOO_LARGE"
 	// ErrStoreUnavailable: the store could not be reached; retryable.
 	ErrStoreUnavailable = "ERR_STORE_UNAVAILABLE"
+	// ErrStoreRejected: the store cannot hold this data or name (for
+	// example MongoDB's reserved field names); retrying cannot help.
+	ErrStoreRejected = "ERR_STORE_REJECTED"
 	// ErrTooManySubscriptions: the per-connection subscription limit.
 	ErrTooManySubscriptions = "ERR_TOO_MANY_SUBSCRIPTIONS"
 	// ErrShuttingDown: the server is stopping; reconnect elsewhere.

@@ -11,6 +11,8 @@
 #   scripts/mongo-test-server.sh pause     stop the process, keep port and data
 #   scripts/mongo-test-server.sh resume    start it again on the same port and data
 #   scripts/mongo-test-server.sh restart-same-data   pause + resume
+#   scripts/mongo-test-server.sh crash     kill -9 the process (no clean shutdown), keep
+#                                          port and data; resume starts it again
 #   scripts/mongo-test-server.sh status    print the URL if running (exit 1 if not)
 #   scripts/mongo-test-server.sh build     only build; print the binary's path
 #   scripts/mongo-test-server.sh test ARGS go test ARGS in testinfra/mongoserver,
@@ -20,7 +22,7 @@
 # TANDEM_MONGO_TEST_STATE (default bin/mongo-test-server.state), so several
 # servers can run at once under different state files. If
 # TANDEM_TEST_MONGO_URL is set, start prints it and starts nothing, and
-# stop, pause and resume do nothing.
+# stop, pause, crash and resume do nothing.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -34,7 +36,7 @@ die() { echo "mongo-test-server: $*" >&2; exit 1; }
 
 # hash_inputs prints a hash of everything the binary is built from.
 hash_inputs() {
-	(cd "$SRC" && find . -path ./testdata -prune -o -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) -print |
+	(cd "$SRC" && find . -path ./testdata -prune -o -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) ! -name '*_test.go' -print |
 		LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -c1-16
 }
 
@@ -155,8 +157,10 @@ start)
 		echo "$TANDEM_TEST_MONGO_URL"
 		exit 0
 	fi
-	if read_state && running; then
-		die "already running (pid $pid, port $port); state file $STATE"
+	if read_state; then
+		running && die "already running (pid $pid, port $port); state file $STATE"
+		# A stopped or paused server of this state file: its data goes.
+		rm -rf "$data_dir" "$data_dir.addr" "$log_file"
 	fi
 	bin="$(build)"
 	data_dir="$(mktemp -d "${TMPDIR:-/tmp}/tandem-mongo-data.XXXXXX")"
@@ -179,10 +183,24 @@ pause)
 	pid=0
 	write_state
 	;;
+crash)
+	[[ -n "${TANDEM_TEST_MONGO_URL:-}" ]] && exit 0
+	read_state || die "not started (no state file $STATE)"
+	if running; then
+		kill -9 "$pid" 2>/dev/null || true
+		for ((i = 0; i < 100; i++)); do
+			running || break
+			sleep 0.05
+		done
+	fi
+	pid=0
+	write_state
+	;;
 resume)
 	[[ -n "${TANDEM_TEST_MONGO_URL:-}" ]] && exit 0
 	read_state || die "not started (no state file $STATE)"
 	running && die "already running (pid $pid)"
+	bin="$(build)"
 	launch "127.0.0.1:$port"
 	write_state
 	echo "mongodb://127.0.0.1:$port/"

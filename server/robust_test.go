@@ -260,3 +260,42 @@ func TestTwoInstancesConverge(t *testing.T) {
 	}
 	_ = builtin.Registry
 }
+
+// pickyStore refuses ops holding "BAD", as MongoDB refuses reserved field
+// names: a permanent error, nothing written.
+type pickyStore struct{ storage.Store }
+
+func (p pickyStore) Commit(ctx context.Context, c, d string, ops []storage.Op, snap storage.Snapshot) error {
+	for _, op := range ops {
+		if strings.Contains(string(op.Op), "BAD") {
+			return fmt.Errorf("%w: field name refused", storage.ErrInvalidData)
+		}
+	}
+	return p.Store.Commit(ctx, c, d, ops, snap)
+}
+
+func TestUnstorableOpIsRefusedAlone(t *testing.T) {
+	ts := startServer(t, testOpts{store: pickyStore{storage.NewMemory()}})
+	a := ts.connect("")
+	b := ts.connect("")
+	a.roundTrip(M{"a": "op", "c": "t", "d": "p", "v": nil, "seq": 1, "create": M{"type": "text-unicode", "data": ""}})
+	// Sent back to back, so they may land in one batch: only the bad one
+	// fails, and at once (no retry loop, no disconnect).
+	a.send(M{"a": "op", "c": "t", "d": "p", "v": 1, "seq": 2, "op": []any{"BAD"}})
+	b.send(M{"a": "op", "c": "t", "d": "p", "v": 1, "seq": 1, "op": []any{"good"}})
+	if r := a.recv(); errCode(r) != "ERR_STORE_REJECTED" || r["seq"] != float64(2) {
+		t.Fatalf("bad op reply %v", r)
+	}
+	for {
+		r := b.recv()
+		if r["error"] != nil {
+			t.Fatalf("good op failed: %v", r)
+		}
+		if r["src"] == b.id {
+			break
+		}
+	}
+	if snap := a.fetch("t", "p"); !jsonEqual(snap, M{"v": 2, "data": "good", "type": textURI}) {
+		t.Fatalf("snapshot %v", snap)
+	}
+}

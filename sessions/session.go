@@ -291,6 +291,9 @@ func loadError(err error) *protocol.Error {
 	if errors.As(err, &pe) {
 		return pe
 	}
+	if errors.Is(err, storage.ErrInvalidData) {
+		return protocol.Errorf(protocol.ErrStoreRejected, "%v", err)
+	}
 	return protocol.Errorf(protocol.ErrStoreUnavailable, "document store unavailable, retry: %v", err)
 }
 

@@ -112,6 +112,16 @@ func (s *session) handleSubmits(reqs []*request) {
 			s.committed(prepared, w, snap)
 			return
 		}
+		if errors.Is(err, storage.ErrInvalidData) {
+			// Nothing was written and retrying cannot help. Commit the
+			// submissions one by one so only the unstorable one fails.
+			if len(prepared) > 1 {
+				s.commitOneByOne(subs)
+				return
+			}
+			prepared[0].err = loadError(err)
+			return
+		}
 		s.m.met.Retries.Inc()
 		if errors.Is(err, storage.ErrVersionConflict) {
 			// Another instance committed first: take its ops and
@@ -141,6 +151,15 @@ func (s *session) handleSubmits(reqs []*request) {
 		} else {
 			_ = s.catchUp()
 		}
+	}
+}
+
+// commitOneByOne handles each submission as its own batch. The replies
+// of the outer call must not be sent twice, so it clears their outcomes.
+func (s *session) commitOneByOne(subs []*submission) {
+	for _, sub := range subs {
+		s.handleSubmits([]*request{{kind: reqSubmit, agent: sub.agent, req: sub.req, sub: sub}})
+		sub.err, sub.dup = nil, false
 	}
 }
 

@@ -17,6 +17,10 @@ var (
 	// ErrUnavailable wraps failures to reach the backing store; callers
 	// report them to clients as retryable.
 	ErrUnavailable = errors.New("storage: unavailable")
+	// ErrInvalidData wraps refusals of data or names the backend cannot
+	// store (e.g. MongoDB's reserved field names); nothing was written and
+	// retrying cannot help.
+	ErrInvalidData = errors.New("storage: data cannot be stored")
 )
 
 // Snapshot is a document at a version.

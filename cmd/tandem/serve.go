@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -16,20 +17,26 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/tandemhq/tandem/frontend"
 	"github.com/tandemhq/tandem/ot/builtin"
 	"github.com/tandemhq/tandem/pubsub"
+	pubsubredis "github.com/tandemhq/tandem/pubsub/redis"
 	"github.com/tandemhq/tandem/server"
 	"github.com/tandemhq/tandem/sessions"
 	"github.com/tandemhq/tandem/storage"
 	"github.com/tandemhq/tandem/storage/bolt"
+	"github.com/tandemhq/tandem/storage/mongo"
 )
 
 type serveConfig struct {
 	addr            string
 	store           string
 	dataDir         string
+	mongoURL        string
+	mongoDB         string
+	mongoWC         string
 	authSecret      string
 	allowedOrigins  string
 	logLevel        string
@@ -43,6 +50,8 @@ type serveConfig struct {
 	maxSubs         int
 	idleTimeout     time.Duration
 	shutdownTimeout time.Duration
+	redisURL        string
+	redisPrefix     string
 }
 
 func parseServe(args []string) (serveConfig, error) {
@@ -50,8 +59,11 @@ func parseServe(args []string) (serveConfig, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	f := &envFlags{fs: fs}
 	f.String(&c.addr, "addr", "TANDEM_ADDR", ":8080", "listen address")
-	f.String(&c.store, "store", "TANDEM_STORE", "bolt", "document store: bolt (embedded, persistent), memory (lost on exit)")
+	f.String(&c.store, "store", "TANDEM_STORE", "bolt", "document store: bolt (embedded, persistent), memory (lost on exit), mongo (MongoDB in sharedb-mongo's schema, see --mongo-url)")
 	f.String(&c.dataDir, "data-dir", "TANDEM_DATA_DIR", "./data", "directory of the bolt store")
+	f.String(&c.mongoURL, "mongo-url", "TANDEM_MONGO_URL", "", "MongoDB connection string of the mongo store (mongodb://host:port/db)")
+	f.String(&c.mongoDB, "mongo-db", "TANDEM_MONGO_DB", "", "database of the mongo store (default: the database in --mongo-url, else tandem)")
+	f.String(&c.mongoWC, "mongo-write-concern", "TANDEM_MONGO_WRITE_CONCERN", "majority", "write concern of the mongo store's commits: majority, a number of nodes, or a custom write concern name")
 	f.String(&c.authSecret, "auth-secret", "TANDEM_AUTH_SECRET", "", "HS256 secret for JWT access control; empty runs open (anyone may edit)")
 	f.String(&c.allowedOrigins, "allowed-origins", "TANDEM_ALLOWED_ORIGINS", "", "comma-separated extra Origins allowed to open WebSockets (the server's own host always is; * allows any)")
 	f.String(&c.logLevel, "log-level", "TANDEM_LOG_LEVEL", "info", "debug, info, warn or error")
@@ -65,6 +77,8 @@ func parseServe(args []string) (serveConfig, error) {
 	f.Int(&c.maxSubs, "max-subscriptions", "TANDEM_MAX_SUBSCRIPTIONS", 5000, "documents one connection may subscribe to")
 	f.Duration(&c.idleTimeout, "doc-idle-timeout", "TANDEM_DOC_IDLE_TIMEOUT", 30*time.Second, "how long an unused document stays in memory")
 	f.Duration(&c.shutdownTimeout, "shutdown-timeout", "TANDEM_SHUTDOWN_TIMEOUT", 10*time.Second, "how long SIGTERM waits for in-flight commits")
+	f.String(&c.redisURL, "redis-url", "TANDEM_REDIS_URL", "", "Redis for pub/sub between instances (redis://[user:password@]host:port/db); empty uses the in-process broker (one instance)")
+	f.String(&c.redisPrefix, "redis-prefix", "TANDEM_REDIS_PREFIX", "", "prefix of Redis channel names, as sharedb-redis-pubsub's prefix option (\"<prefix> <channel>\")")
 	if f.err != nil {
 		return c, f.err
 	}
@@ -101,8 +115,46 @@ func openStore(c serveConfig) (storage.Store, error) {
 			return nil, err
 		}
 		return bolt.Open(filepath.Join(c.dataDir, "tandem.db"), bolt.Options{Timeout: 5 * time.Second})
+	case "mongo":
+		if c.mongoURL == "" {
+			return nil, errors.New("--store mongo needs --mongo-url (or TANDEM_MONGO_URL)")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return mongo.New(ctx, mongo.Config{URL: c.mongoURL, Database: c.mongoDB, WriteConcern: c.mongoWC})
 	}
-	return nil, fmt.Errorf("unknown store %q (want bolt or memory)", c.store)
+	return nil, fmt.Errorf("unknown store %q (want bolt, memory or mongo)", c.store)
+}
+
+// openBroker returns the Redis broker when a URL is set, else the
+// in-process one, and a description for the log.
+func openBroker(c serveConfig, log *slog.Logger) (pubsub.Broker, string, error) {
+	if c.redisURL == "" {
+		return pubsub.NewMemory(), "in-process", nil
+	}
+	// go-redis logs failed dials itself; send them through slog too.
+	goredis.SetLogger(redisLog{log})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	b, err := pubsubredis.New(ctx, pubsubredis.Config{URL: c.redisURL, Prefix: c.redisPrefix, Logger: log})
+	if err != nil {
+		return nil, "", err
+	}
+	desc := "redis"
+	if u, err := url.Parse(c.redisURL); err == nil {
+		desc = "redis " + u.Redacted()
+	}
+	if c.redisPrefix != "" {
+		desc += fmt.Sprintf(" (prefix %q)", c.redisPrefix)
+	}
+	return b, desc, nil
+}
+
+// redisLog adapts slog to go-redis's internal logger.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(_ context.Context, format string, v ...any) {
+	l.log.Warn("go-redis: " + fmt.Sprintf(format, v...))
 }
 
 func runServe(args []string) error {
@@ -122,7 +174,10 @@ func runServe(args []string) error {
 		return fmt.Errorf("open store: %w", err)
 	}
 	defer store.Close(context.Background())
-	broker := pubsub.NewMemory()
+	broker, pubsubDesc, err := openBroker(c, log)
+	if err != nil {
+		return fmt.Errorf("open pubsub: %w", err)
+	}
 	defer broker.Close()
 
 	reg := prometheus.NewRegistry()
@@ -161,7 +216,7 @@ func runServe(args []string) error {
 	if c.authSecret == "" {
 		authMode = "OFF: anyone who can reach this port may read and edit every document"
 	}
-	log.Info("tandem serving", "addr", ln.Addr().String(), "store", c.store, "data_dir", c.dataDir, "pubsub", "in-process", "auth", authMode)
+	log.Info("tandem serving", "addr", ln.Addr().String(), "store", c.store, "data_dir", c.dataDir, "pubsub", pubsubDesc, "auth", authMode)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"reflect"
 	"strings"
 	"testing"
@@ -97,7 +98,9 @@ func seed(t *testing.T, s storage.Store, c, id string, n int) ([]storage.Op, sto
 // ---- comparison ----
 
 // jsonEqual reports whether a and b are the same JSON value; nil equals
-// only nil.
+// only nil. Numbers are equal when their values are exactly equal, however
+// they are written (6E+20 and 600000000000000000000 are one number: a
+// store that keeps numbers as BSON doubles writes the second).
 func jsonEqual(a, b json.RawMessage) bool {
 	if a == nil || b == nil {
 		return a == nil && b == nil
@@ -110,6 +113,9 @@ func jsonEqual(a, b json.RawMessage) bool {
 	return reflect.DeepEqual(va, vb)
 }
 
+// exactNumber is a JSON number's exact value, as a canonical fraction.
+type exactNumber string
+
 func decodeJSON(b []byte) (any, error) {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
@@ -117,7 +123,28 @@ func decodeJSON(b []byte) (any, error) {
 	if err := d.Decode(&v); err != nil {
 		return nil, err
 	}
-	return v, nil
+	return exactNumbers(v), nil
+}
+
+// exactNumbers replaces every json.Number in v by its exactNumber.
+func exactNumbers(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		r, ok := new(big.Rat).SetString(string(v))
+		if !ok {
+			return v
+		}
+		return exactNumber(r.RatString())
+	case []any:
+		for i := range v {
+			v[i] = exactNumbers(v[i])
+		}
+	case map[string]any:
+		for k := range v {
+			v[k] = exactNumbers(v[k])
+		}
+	}
+	return v
 }
 
 func showRaw(b json.RawMessage) string {
