@@ -12,8 +12,12 @@ unformatted=$(gofmt -l $(git ls-files '*.go' | grep -v '^testinfra/') || true)
 if [ -n "$unformatted" ]; then echo "gofmt needed:"; echo "$unformatted"; exit 1; fi
 go vet ./...
 
-step "Go tests with the race detector (OT conformance, storage, pub/sub, protocol over real WebSockets)"
-go test -race -timeout 15m ./...
+step "test servers: build the MongoDB-wire test server (FerretDB, own module); redis-server is installed on first use"
+scripts/mongo-test-server.sh build
+scripts/mongo-test-server.sh test -count=1
+
+step "Go tests with the race detector (OT conformance, storage incl. MongoDB and bolt, Redis pub/sub, protocol over real WebSockets)"
+go test -race -timeout 20m ./...
 
 step "fuzzing every decoder and OT type briefly"
 FUZZTIME=${FUZZTIME:-4s} scripts/fuzz.sh
@@ -23,6 +27,11 @@ scripts/build.sh
 
 step "Node interop suite: the real sharedb@7.0.0 client against tandem serve"
 scripts/interop.sh
+
+if [ -x scripts/interop-cluster.sh ]; then
+  step "Node interop suite against a cluster: three instances on Redis and MongoDB, and a mixed Tandem + ShareDB cluster"
+  scripts/interop-cluster.sh
+fi
 
 if [ -x frontend/e2e/run.sh ]; then
   step "browser tests in Chromium"
