@@ -72,17 +72,59 @@ func (r *Request) Has(key string) bool {
 // Get returns the raw value of key, or nil.
 func (r *Request) Get(key string) json.RawMessage { return r.Fields[key] }
 
+// DefaultMaxDepth is the nesting depth Decode accepts when no limit is
+// given: enough for any real json0 document, far below what could hurt.
+const DefaultMaxDepth = 100
+
+// Depth returns the deepest nesting of arrays and objects in a JSON text
+// (strings are skipped properly), without decoding it.
+func Depth(b []byte) int {
+	depth, deepest := 0, 0
+	inString := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '[', '{':
+			depth++
+			if depth > deepest {
+				deepest = depth
+			}
+		case ']', '}':
+			depth--
+		}
+	}
+	return deepest
+}
+
 // Decode parses and validates one frame. It returns ErrNotObject for frames
 // that are not a JSON object (close the connection), a *Error with a nil
 // Request for malformed JSON, and a *Error together with the Request when a
 // field is invalid (echo the request with the error).
-func Decode(frame []byte) (*Request, error) {
+func Decode(frame []byte) (*Request, error) { return DecodeLimited(frame, DefaultMaxDepth) }
+
+// DecodeLimited is Decode with a nesting limit; a deeper frame is refused
+// with ERR_MESSAGE_BADLY_FORMED before it is parsed.
+func DecodeLimited(frame []byte, maxDepth int) (*Request, error) {
 	trimmed := bytes.TrimLeft(frame, " \t\r\n")
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		if json.Valid(frame) {
 			return nil, ErrNotObject
 		}
 		return nil, BadlyFormed("Invalid JSON")
+	}
+	if d := Depth(frame); d > maxDepth {
+		return nil, BadlyFormed("JSON nested too deeply: " + strconv.Itoa(d) + " levels, at most " + strconv.Itoa(maxDepth))
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(frame, &fields); err != nil {

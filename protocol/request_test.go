@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -122,4 +123,18 @@ func FuzzDecode(f *testing.F) {
 		}
 		r.BulkIDs()
 	})
+}
+
+func TestDepth(t *testing.T) {
+	for in, want := range map[string]int{
+		`{}`: 1, `{"a":[1,{"b":2}]}`: 3, `"[[[["`: 0, `["\"[[["]`: 1, `[[[]],[]]`: 3, `5`: 0,
+	} {
+		if got := Depth([]byte(in)); got != want {
+			t.Errorf("Depth(%s) = %d, want %d", in, got, want)
+		}
+	}
+	deep := `{"a":"op","op":` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `}`
+	if _, err := DecodeLimited([]byte(deep), 100); err == nil || err.(*Error).Code != ErrMessageBadlyFormed {
+		t.Fatalf("deep message: %v", err)
+	}
 }

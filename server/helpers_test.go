@@ -55,7 +55,8 @@ func startServer(t *testing.T, o testOpts) *testServer {
 		broker = mem
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	scfg := sessions.Config{Store: o.store, Broker: broker, Types: o.types, Logger: log}
+	// A test that passes its own broker runs several instances.
+	scfg := sessions.Config{Store: o.store, Broker: broker, Types: o.types, Logger: log, Shared: o.broker != nil}
 	if o.sessCfg != nil {
 		o.sessCfg(&scfg)
 	}

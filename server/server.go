@@ -54,6 +54,9 @@ type Config struct {
 	// SSEHeartbeat is the interval of comment lines on event streams.
 	// Zero means 5s.
 	SSEHeartbeat time.Duration
+	// MaxConnsPerIP caps WebSockets and event streams open from one
+	// client address. Zero means 1000; negative means no limit.
+	MaxConnsPerIP int
 }
 
 func (c Config) withDefaults() Config {
@@ -75,6 +78,9 @@ func (c Config) withDefaults() Config {
 	if c.SSEHeartbeat == 0 {
 		c.SSEHeartbeat = 5 * time.Second
 	}
+	if c.MaxConnsPerIP == 0 {
+		c.MaxConnsPerIP = 1000
+	}
 	return c
 }
 
@@ -87,8 +93,9 @@ type Server struct {
 	stopping atomic.Bool
 	met      serverMetrics
 
-	mu    sync.Mutex // guards conns
+	mu    sync.Mutex // guards conns and perIP
 	conns map[*wsConn]struct{}
+	perIP map[string]int
 	wg    sync.WaitGroup // connection goroutines
 }
 
@@ -98,7 +105,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Manager == nil {
 		return nil, errors.New("server: Manager is required")
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, conns: make(map[*wsConn]struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, conns: make(map[*wsConn]struct{}), perIP: make(map[string]int)}
 	s.met = newServerMetrics(cfg.Registry)
 	s.upgrader = &websocket.Upgrader{
 		ReadBufferSize:  4096,
@@ -196,6 +203,30 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 	return strings.EqualFold(u.Host, r.Host)
 }
 
+// acquireIP counts a long-lived connection from ip; false when the
+// address already holds MaxConnsPerIP. Call releaseIP when it ends.
+func (s *Server) acquireIP(ip string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cfg.MaxConnsPerIP > 0 && s.perIP[ip] >= s.cfg.MaxConnsPerIP {
+		return false
+	}
+	s.perIP[ip]++
+	return true
+}
+
+func (s *Server) releaseIP(ip string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perIP[ip]--; s.perIP[ip] <= 0 {
+		delete(s.perIP, ip)
+	}
+}
+
+func tooManyConns(ip string) error {
+	return apiError(fiber.StatusTooManyRequests, "ERR_TOO_MANY_CONNECTIONS", "too many connections from "+ip)
+}
+
 // wsState is what the Fiber handler learned about a WebSocket request.
 type wsState struct {
 	claims *Claims
@@ -207,13 +238,23 @@ type wsState struct {
 // refused client gets a plain HTTP 401.
 func (s *Server) authorize(c *fiber.Ctx) (any, error) {
 	st := &wsState{remote: c.IP()}
+	if err := s.authorizeToken(c, st); err != nil {
+		return nil, err
+	}
+	if !s.acquireIP(st.remote) {
+		return nil, tooManyConns(st.remote)
+	}
+	return st, nil
+}
+
+func (s *Server) authorizeToken(c *fiber.Ctx, st *wsState) error {
 	if len(s.cfg.AuthSecret) == 0 {
 		// Open mode: editors name themselves for presence lists.
 		st.user = sessions.User{Name: truncate(c.Query("name"), 64), Color: truncate(c.Query("color"), 32)}
-		return st, nil
+		return nil
 	}
 	if s.stopping.Load() {
-		return nil, fiber.NewError(fiber.StatusServiceUnavailable, "server shutting down")
+		return fiber.NewError(fiber.StatusServiceUnavailable, "server shutting down")
 	}
 	token := c.Query("token")
 	if token == "" {
@@ -221,14 +262,18 @@ func (s *Server) authorize(c *fiber.Ctx) (any, error) {
 	}
 	claims, err := verifyToken(s.cfg.AuthSecret, token)
 	if err != nil {
-		return nil, fiber.NewError(fiber.StatusUnauthorized, err.Error())
+		return fiber.NewError(fiber.StatusUnauthorized, err.Error())
 	}
 	st.claims = claims
-	return st, nil
+	return nil
 }
 
 func (s *Server) serveWS(ws *websocket.Conn, state any) {
 	st := state.(*wsState)
+	defer s.releaseIP(st.remote)
+	if ws == nil {
+		return // the handshake failed after prepare
+	}
 	conn := newWSConn(ws, 65536, s.cfg.SendQueueBytes, s.cfg.PingInterval)
 	if !s.track(conn) {
 		conn.Close("server shutting down")

@@ -34,6 +34,16 @@ func (s *Server) events(presenceOnly bool) fiber.Handler {
 		if s.stopping.Load() {
 			return apiError(fiber.StatusServiceUnavailable, protocol.ErrShuttingDown, "server shutting down")
 		}
+		ip := c.IP()
+		if !s.acquireIP(ip) {
+			return tooManyConns(ip)
+		}
+		streaming := false
+		defer func() {
+			if !streaming {
+				s.releaseIP(ip)
+			}
+		}()
 		opts := sessions.WatchOptions{PresenceOnly: presenceOnly, User: ident.user()}
 		last := c.Get("Last-Event-ID")
 		if last == "" {
@@ -66,7 +76,9 @@ func (s *Server) events(presenceOnly bool) fiber.Handler {
 		s.met.viewers.Inc()
 		go watchDeparture(conn, viewer)
 		hb := s.cfg.SSEHeartbeat
+		streaming = true
 		c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+			defer s.releaseIP(ip)
 			defer s.met.viewers.Dec()
 			defer viewer.Close()
 			ticker := time.NewTicker(hb)

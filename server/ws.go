@@ -78,9 +78,9 @@ func gorillaHandler(up *websocket.Upgrader, prepare func(c *fiber.Ctx) (any, err
 			ws, err := up.Upgrade(&hijackWriter{conn: conn, h: http.Header{}}, r, nil)
 			if err != nil {
 				conn.Close()
-				return
+				ws = nil
 			}
-			serve(ws, state)
+			serve(ws, state) // serve releases what prepare took, even on failure
 		})
 		return nil
 	}

@@ -74,6 +74,8 @@ type AgentConfig struct {
 	// PresencePerSecond limits presence updates; excess ones get
 	// ERR_RATE_LIMITED. Zero means 50.
 	PresencePerSecond float64
+	// MaxJSONDepth refuses messages nested deeper. Zero means 100.
+	MaxJSONDepth int
 	// RemoteAddr is for logs.
 	RemoteAddr string
 }
@@ -90,6 +92,9 @@ func (c AgentConfig) withDefaults() AgentConfig {
 	}
 	if c.PresencePerSecond == 0 {
 		c.PresencePerSecond = 50
+	}
+	if c.MaxJSONDepth == 0 {
+		c.MaxJSONDepth = protocol.DefaultMaxDepth
 	}
 	return c
 }
@@ -214,7 +219,7 @@ func (a *Agent) Handle(frame []byte) bool {
 		return false
 	}
 	a.msgLimit.wait(a.m.now)
-	req, err := protocol.Decode(frame)
+	req, err := protocol.DecodeLimited(frame, a.cfg.MaxJSONDepth)
 	if err == protocol.ErrNotObject {
 		return false
 	}

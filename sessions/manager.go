@@ -41,6 +41,13 @@ type Config struct {
 	// PresenceTTL is how long a remote editor's presence is trusted
 	// without a refresh from its instance. Zero means 30s.
 	PresenceTTL time.Duration
+	// Shared says other instances commit to the same store. Then a fetch
+	// or subscribe reads the stored version first and catches up if the
+	// pub/sub feed lags, so a client that was acknowledged on one instance
+	// reads its own write on any other (as sharedb, which reads the
+	// database on every fetch). Off for a lone instance: its cache is
+	// always current.
+	Shared bool
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }

@@ -339,8 +339,26 @@ func (s *session) snapshotJSON() ([]byte, error) {
 	return o.Bytes(), nil
 }
 
+// freshen catches up with commits of other instances that pub/sub has not
+// delivered yet (see Config.Shared).
+func (s *session) freshen() error {
+	if !s.m.cfg.Shared || !s.loaded {
+		return s.ensureLoaded()
+	}
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	snap, err := s.m.store.Snapshot(ctx, s.key.c, s.key.d)
+	if err != nil {
+		return err
+	}
+	if snap.V > s.snap.V {
+		return s.catchUp()
+	}
+	return nil
+}
+
 func (s *session) handleFetch(r *request) {
-	if err := s.ensureLoaded(); err != nil {
+	if err := s.freshen(); err != nil {
 		r.agent.replyError(r.req, loadError(err))
 		return
 	}
@@ -377,7 +395,7 @@ func (s *session) handleFetch(r *request) {
 func (s *session) handleBulk(r *request) {
 	part := bulkPart{id: s.key.d}
 	defer func() { r.bulk <- part }()
-	if err := s.ensureLoaded(); err != nil {
+	if err := s.freshen(); err != nil {
 		part.err = loadError(err)
 		return
 	}

@@ -160,7 +160,7 @@ func (vs *viewerSet) presence(_ *session, payload []byte) {
 // or the ops since the version it has), then who is here.
 func (s *session) handleView(r *request) {
 	v := r.viewer
-	if err := s.ensureLoaded(); err != nil {
+	if err := s.freshen(); err != nil {
 		r.viewReply <- err
 		return
 	}

@@ -48,6 +48,8 @@ type serveConfig struct {
 	msgsPerSecond   float64
 	presencePerSec  float64
 	maxSubs         int
+	maxConnsPerIP   int
+	maxJSONDepth    int
 	idleTimeout     time.Duration
 	shutdownTimeout time.Duration
 	redisURL        string
@@ -75,6 +77,8 @@ func parseServe(args []string) (serveConfig, error) {
 	f.Float(&c.msgsPerSecond, "messages-per-second", "TANDEM_MESSAGES_PER_SECOND", 1000, "messages per second per connection (excess is delayed)")
 	f.Float(&c.presencePerSec, "presence-per-second", "TANDEM_PRESENCE_PER_SECOND", 50, "presence updates per second per connection (excess is refused)")
 	f.Int(&c.maxSubs, "max-subscriptions", "TANDEM_MAX_SUBSCRIPTIONS", 5000, "documents one connection may subscribe to")
+	f.Int(&c.maxConnsPerIP, "max-connections-per-ip", "TANDEM_MAX_CONNECTIONS_PER_IP", 1000, "WebSockets and event streams open from one address; -1 for no limit")
+	f.Int(&c.maxJSONDepth, "max-json-depth", "TANDEM_MAX_JSON_DEPTH", 100, "deepest nesting accepted in a client message")
 	f.Duration(&c.idleTimeout, "doc-idle-timeout", "TANDEM_DOC_IDLE_TIMEOUT", 30*time.Second, "how long an unused document stays in memory")
 	f.Duration(&c.shutdownTimeout, "shutdown-timeout", "TANDEM_SHUTDOWN_TIMEOUT", 10*time.Second, "how long SIGTERM waits for in-flight commits")
 	f.String(&c.redisURL, "redis-url", "TANDEM_REDIS_URL", "", "Redis for pub/sub between instances (redis://[user:password@]host:port/db); empty uses the in-process broker (one instance)")
@@ -185,6 +189,8 @@ func runServe(args []string) error {
 	mgr, err := sessions.NewManager(sessions.Config{
 		Store: store, Broker: broker, Types: builtin.Registry(), Logger: log,
 		Metrics: sessions.NewMetrics(reg), IdleTimeout: c.idleTimeout, MaxDocBytes: c.maxDocBytes,
+		// With Redis, other instances may commit to the same store.
+		Shared: c.redisURL != "",
 	})
 	if err != nil {
 		return err
@@ -203,7 +209,9 @@ func runServe(args []string) error {
 		Agent: sessions.AgentConfig{
 			MaxSubscriptions: c.maxSubs, MessagesPerSecond: c.msgsPerSecond,
 			OpsPerSecond: c.opsPerSecond, PresencePerSecond: c.presencePerSec,
+			MaxJSONDepth: c.maxJSONDepth,
 		},
+		MaxConnsPerIP: c.maxConnsPerIP,
 	})
 	if err != nil {
 		return err
