@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/cors"
 
 	"github.com/tandemhq/tandem/protocol"
 	"github.com/tandemhq/tandem/storage"
@@ -18,6 +21,18 @@ import (
 
 func (s *Server) apiRoutes() {
 	api := s.app.Group("/api/v1")
+	if len(s.cfg.AllowedOrigins) > 0 {
+		// The read API and the streams may be used from the allowed
+		// origins; credentials (the token cookie) only when they are
+		// listed by name, never with "*".
+		any := slices.Contains(s.cfg.AllowedOrigins, "*")
+		api.Use(cors.New(cors.Config{
+			AllowOrigins:     strings.Join(s.cfg.AllowedOrigins, ","),
+			AllowMethods:     "GET,HEAD,OPTIONS",
+			AllowHeaders:     "Authorization,Last-Event-ID,Content-Type",
+			AllowCredentials: !any,
+		}))
+	}
 	api.Get("/docs/:collection", s.listDocs)
 	api.Get("/docs/:collection/:id", s.getSnapshot)
 	api.Get("/docs/:collection/:id/ops", s.getOps)
