@@ -31,11 +31,31 @@ func (m *Manager) snapshotAtVersion(ctx context.Context, c, d string, v *int64) 
 	if *v == cur.V {
 		return historicSnapshot{v: cur.V, typ: cur.Type, data: cur.Data}, nil
 	}
-	ops, err := m.store.Ops(ctx, c, d, 0, *v)
+	start, err := m.milestone(ctx, c, d, func(ms storage.Milestones) (storage.Snapshot, bool, error) {
+		return ms.Milestone(ctx, c, d, *v)
+	})
 	if err != nil {
 		return historicSnapshot{}, loadError(err)
 	}
-	return m.replay(ops)
+	ops, err := m.store.Ops(ctx, c, d, start.V, *v)
+	if err != nil {
+		return historicSnapshot{}, loadError(err)
+	}
+	return m.replayFrom(start, ops)
+}
+
+// milestone returns the milestone find picks, or the empty snapshot at
+// version 0 when the store keeps none (or has none early enough).
+func (m *Manager) milestone(ctx context.Context, c, d string, find func(storage.Milestones) (storage.Snapshot, bool, error)) (storage.Snapshot, error) {
+	ms, ok := m.store.(storage.Milestones)
+	if !ok {
+		return storage.Snapshot{}, nil
+	}
+	snap, found, err := find(ms)
+	if err != nil || !found {
+		return storage.Snapshot{}, err
+	}
+	return snap, nil
 }
 
 // snapshotAtTime rebuilds the document as it was at ts (Unix ms; nil:
@@ -48,7 +68,13 @@ func (m *Manager) snapshotAtTime(ctx context.Context, c, d string, ts *int64) (h
 	if ts == nil || *ts > cur.Meta.MTime {
 		return historicSnapshot{v: cur.V, typ: cur.Type, data: cur.Data}, nil
 	}
-	ops, err := m.store.Ops(ctx, c, d, 0, cur.V)
+	start, err := m.milestone(ctx, c, d, func(ms storage.Milestones) (storage.Snapshot, bool, error) {
+		return ms.MilestoneAtTime(ctx, c, d, *ts)
+	})
+	if err != nil {
+		return historicSnapshot{}, loadError(err)
+	}
+	ops, err := m.store.Ops(ctx, c, d, start.V, cur.V)
 	if err != nil {
 		return historicSnapshot{}, loadError(err)
 	}
@@ -56,18 +82,34 @@ func (m *Manager) snapshotAtTime(ctx context.Context, c, d string, ts *int64) (h
 	for n < len(ops) && ops[n].Meta.TS <= *ts {
 		n++
 	}
-	return m.replay(ops[:n])
+	return m.replayFrom(start, ops[:n])
 }
 
 // replay applies ops from version 0.
 func (m *Manager) replay(ops []storage.Op) (historicSnapshot, *protocol.Error) {
+	return m.replayFrom(storage.Snapshot{}, ops)
+}
+
+// replayFrom applies ops (versions start.V, start.V+1, ...) to start.
+func (m *Manager) replayFrom(start storage.Snapshot, ops []storage.Op) (historicSnapshot, *protocol.Error) {
 	var out historicSnapshot
 	var doc any
 	t := m.types
-	var curType string
+	curType := start.Type
+	if curType != "" {
+		typ, ok := t.Lookup(curType)
+		if !ok {
+			return out, protocol.Errorf(protocol.ErrDocTypeNotRecognized, "Unknown type %s", curType)
+		}
+		d, err := typ.DecodeSnapshot(start.Data)
+		if err != nil {
+			return out, opError(err)
+		}
+		doc = d
+	}
 	for i, op := range ops {
-		if op.V != int64(i) {
-			return out, protocol.Errorf(protocol.ErrSubmitTransformOpsNotFound, "op log is missing version %d", i)
+		if op.V != start.V+int64(i) {
+			return out, protocol.Errorf(protocol.ErrSubmitTransformOpsNotFound, "op log is missing version %d", start.V+int64(i))
 		}
 		switch {
 		case op.Create != nil:
@@ -96,7 +138,7 @@ func (m *Manager) replay(ops []storage.Op) (historicSnapshot, *protocol.Error) {
 			}
 		}
 	}
-	out.v = int64(len(ops))
+	out.v = start.V + int64(len(ops))
 	out.typ = curType
 	if curType != "" {
 		typ, _ := t.Lookup(curType)

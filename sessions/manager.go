@@ -41,6 +41,11 @@ type Config struct {
 	// PresenceTTL is how long a remote editor's presence is trusted
 	// without a refresh from its instance. Zero means 30s.
 	PresenceTTL time.Duration
+	// MilestoneInterval saves a milestone snapshot each time a document's
+	// version passes a multiple of it (when the store keeps milestones),
+	// so history reads replay from the nearest one instead of version 0.
+	// Zero means 500; negative turns milestones off.
+	MilestoneInterval int64
 	// Shared says other instances commit to the same store. Then a fetch
 	// or subscribe reads the stored version first and catches up if the
 	// pub/sub feed lags, so a client that was acknowledged on one instance
@@ -76,6 +81,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PresenceTTL == 0 {
 		c.PresenceTTL = 30 * time.Second
+	}
+	if c.MilestoneInterval == 0 {
+		c.MilestoneInterval = 500
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -398,6 +398,7 @@ func (s *session) workSnapshot(w *work) (storage.Snapshot, error) {
 // was transformed against unless it is subscribed, then its ack, and the
 // broker gets each op for other instances.
 func (s *session) committed(prepared []*submission, w *work, snap storage.Snapshot) {
+	prevV := s.snap.V
 	s.snap = snap
 	s.typ, s.doc = w.typ, w.doc
 	s.dataStale, s.dataSize = false, len(snap.Data)
@@ -429,6 +430,23 @@ func (s *session) committed(prepared []*submission, w *work, snap storage.Snapsh
 		if err := s.m.broker.Publish(s.m.ctx, channels, p); err != nil {
 			s.m.log.Warn("publish failed; other instances will catch up on their next op", "doc", s.key.String(), "err", err)
 		}
+	}
+	s.saveMilestone(prevV, snap)
+}
+
+// saveMilestone stores snap as a milestone when this commit passed a
+// multiple of the interval. It runs after the acks went out; a failure
+// only means a later history read replays further.
+func (s *session) saveMilestone(prevV int64, snap storage.Snapshot) {
+	n := s.m.cfg.MilestoneInterval
+	ms, ok := s.m.store.(storage.Milestones)
+	if !ok || n <= 0 || snap.V/n == prevV/n {
+		return
+	}
+	ctx, cancel := s.storeCtx()
+	defer cancel()
+	if err := ms.SaveMilestone(ctx, s.key.c, s.key.d, snap); err != nil {
+		s.m.log.Warn("milestone not saved", "doc", s.key.String(), "v", snap.V, "err", err)
 	}
 }
 

@@ -31,6 +31,8 @@ type Memory struct {
 type memDoc struct {
 	snap Snapshot
 	ops  []Op
+	// milestones are sorted by V.
+	milestones []Snapshot
 }
 
 var (

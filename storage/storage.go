@@ -129,3 +129,18 @@ type Lister interface {
 type Pinger interface {
 	Ping(ctx context.Context) error
 }
+
+// Milestones is implemented by stores that keep milestone snapshots: full
+// snapshots saved every so many versions, so a snapshot at an old version
+// is rebuilt from the nearest milestone instead of from version 0.
+type Milestones interface {
+	// SaveMilestone stores snap as a milestone at snap.V (replacing one
+	// already there).
+	SaveMilestone(ctx context.Context, collection, id string, snap Snapshot) error
+	// Milestone returns the newest milestone with V <= v; ok is false
+	// when there is none.
+	Milestone(ctx context.Context, collection, id string, v int64) (snap Snapshot, ok bool, err error)
+	// MilestoneAtTime returns the newest milestone whose Meta.MTime <= ts
+	// (Unix ms); ok is false when there is none.
+	MilestoneAtTime(ctx context.Context, collection, id string, ts int64) (snap Snapshot, ok bool, err error)
+}

@@ -49,6 +49,7 @@ type serveConfig struct {
 	presencePerSec  float64
 	maxSubs         int
 	maxConnsPerIP   int
+	milestoneEvery  int
 	maxJSONDepth    int
 	idleTimeout     time.Duration
 	shutdownTimeout time.Duration
@@ -77,6 +78,7 @@ func parseServe(args []string) (serveConfig, error) {
 	f.Float(&c.msgsPerSecond, "messages-per-second", "TANDEM_MESSAGES_PER_SECOND", 1000, "messages per second per connection (excess is delayed)")
 	f.Float(&c.presencePerSec, "presence-per-second", "TANDEM_PRESENCE_PER_SECOND", 50, "presence updates per second per connection (excess is refused)")
 	f.Int(&c.maxSubs, "max-subscriptions", "TANDEM_MAX_SUBSCRIPTIONS", 5000, "documents one connection may subscribe to")
+	f.Int(&c.milestoneEvery, "milestone-interval", "TANDEM_MILESTONE_INTERVAL", 500, "save a milestone snapshot every N versions of a document (history reads replay from the nearest); -1 turns them off")
 	f.Int(&c.maxConnsPerIP, "max-connections-per-ip", "TANDEM_MAX_CONNECTIONS_PER_IP", 1000, "WebSockets and event streams open from one address; -1 for no limit")
 	f.Int(&c.maxJSONDepth, "max-json-depth", "TANDEM_MAX_JSON_DEPTH", 100, "deepest nesting accepted in a client message")
 	f.Duration(&c.idleTimeout, "doc-idle-timeout", "TANDEM_DOC_IDLE_TIMEOUT", 30*time.Second, "how long an unused document stays in memory")
@@ -190,7 +192,8 @@ func runServe(args []string) error {
 		Store: store, Broker: broker, Types: builtin.Registry(), Logger: log,
 		Metrics: sessions.NewMetrics(reg), IdleTimeout: c.idleTimeout, MaxDocBytes: c.maxDocBytes,
 		// With Redis, other instances may commit to the same store.
-		Shared: c.redisURL != "",
+		Shared:            c.redisURL != "",
+		MilestoneInterval: int64(c.milestoneEvery),
 	})
 	if err != nil {
 		return err

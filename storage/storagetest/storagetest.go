@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"ConcurrentRetryLoop", testConcurrentRetryLoop},
 		{"List", testList},
 		{"ListPagination", testListPagination},
+		{"Milestones", testMilestones},
 		{"Ping", testPing},
 		{"Close", testClose},
 	}
