@@ -93,10 +93,11 @@ type Server struct {
 	stopping atomic.Bool
 	met      serverMetrics
 
-	mu    sync.Mutex // guards conns and perIP
-	conns map[*wsConn]struct{}
-	perIP map[string]int
-	wg    sync.WaitGroup // connection goroutines
+	mu        sync.Mutex // guards conns, httpConns and perIP
+	conns     map[*wsConn]struct{}
+	httpConns map[string]*httpConn // HTTP fallback connections by id
+	perIP     map[string]int
+	wg        sync.WaitGroup // connection goroutines
 }
 
 // New builds the server and its routes.
@@ -105,7 +106,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Manager == nil {
 		return nil, errors.New("server: Manager is required")
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, conns: make(map[*wsConn]struct{}), perIP: make(map[string]int)}
+	s := &Server{cfg: cfg, log: cfg.Logger, conns: make(map[*wsConn]struct{}), httpConns: make(map[string]*httpConn), perIP: make(map[string]int)}
 	s.met = newServerMetrics(cfg.Registry)
 	s.upgrader = &websocket.Upgrader{
 		ReadBufferSize:  4096,
@@ -134,6 +135,7 @@ func (s *Server) routes() {
 	s.app.Get("/metrics", func(c *fiber.Ctx) error { metrics(c.Context()); return nil })
 	s.app.Get("/ws", gorillaHandler(s.upgrader, s.authorize, s.serveWS))
 	s.apiRoutes()
+	s.fallbackRoutes()
 	if s.cfg.Frontend != nil {
 		s.app.Get("/*", s.serveFrontend(s.cfg.Frontend))
 	}
@@ -337,6 +339,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	errMgr := s.cfg.Manager.Close(ctx)
 	s.mu.Lock()
 	for c := range s.conns {
+		c.Close("server shutting down")
+	}
+	for _, c := range s.httpConns {
 		c.Close("server shutting down")
 	}
 	s.mu.Unlock()
