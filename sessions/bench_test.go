@@ -1,20 +1,25 @@
 package sessions
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/tandemhq/tandem/ot/builtin"
 	"github.com/tandemhq/tandem/pubsub"
 	"github.com/tandemhq/tandem/storage"
 	"github.com/tandemhq/tandem/storage/bolt"
+	"github.com/tandemhq/tandem/storage/mongo"
 )
 
 // chanTransport is a Transport that hands messages to a channel.
@@ -77,7 +82,7 @@ func (e *benchEditor) submit(c, d string, op string) error {
 
 func newBenchManager(b *testing.B, store storage.Store, broker pubsub.Broker, maxBatch int) *Manager {
 	m, err := NewManager(Config{Store: store, Broker: broker, Types: builtin.Registry(),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxBatch: maxBatch})
+		Logger: slog.New(slog.NewTextHandler(benchLog, nil)), MaxBatch: maxBatch})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -93,7 +98,11 @@ func newBenchManager(b *testing.B, store storage.Store, broker pubsub.Broker, ma
 // store and broker, so commits also race at the store (version conflicts,
 // catch-up, re-transform).
 func BenchmarkContention(b *testing.B) {
-	for _, storeName := range []string{"memory", "bolt"} {
+	stores := []string{"memory", "bolt"}
+	if os.Getenv("TANDEM_BENCH_MONGO_URL") != "" {
+		stores = append(stores, "mongo")
+	}
+	for _, storeName := range stores {
 		for _, batch := range []int{1, 128} {
 			for _, instances := range []int{1, 2} {
 				name := fmt.Sprintf("store=%s/batch=%d/instances=%d/editors=50", storeName, batch, instances)
@@ -114,6 +123,15 @@ func benchContention(b *testing.B, storeName string, batch, instances, editors i
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { s.Close(b.Context()) })
+		store = s
+	case "mongo":
+		// A fresh database per run on the server TANDEM_BENCH_MONGO_URL
+		// names (e.g. the one scripts/mongo-test-server.sh starts).
+		s, err := mongo.New(b.Context(), mongo.Config{URL: os.Getenv("TANDEM_BENCH_MONGO_URL"), Database: fmt.Sprintf("bench%d", time.Now().UnixNano())})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close(context.Background()) })
 		store = s
 	}
 	broker := pubsub.NewMemory()
@@ -159,8 +177,21 @@ func benchContention(b *testing.B, storeName string, batch, instances, editors i
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "ops/s")
+	var retries float64
+	for _, m := range managers {
+		retries += testutil.ToFloat64(m.met.Retries)
+	}
+	b.ReportMetric(retries/float64(b.N), "retries/op")
 	snap, _ := store.Snapshot(b.Context(), "bench", "doc")
 	if snap.V != int64(b.N)+1 {
 		b.Fatalf("version %d after %d ops", snap.V, b.N)
 	}
 }
+
+// benchLog is where benchmark managers log (TANDEM_BENCH_LOG=1: stderr).
+var benchLog io.Writer = func() io.Writer {
+	if os.Getenv("TANDEM_BENCH_LOG") != "" {
+		return os.Stderr
+	}
+	return io.Discard
+}()

@@ -26,7 +26,8 @@ type Config struct {
 	// 30s.
 	IdleTimeout time.Duration
 	// OpWindow is how many recent ops a session keeps in memory for
-	// transforming late submissions and catching clients up. Zero means 1024.
+	// transforming late submissions and catching clients up; older ones are
+	// read from the store. Zero means 4096.
 	OpWindow int
 	// MaxBatch caps the submissions committed in one store call. Zero
 	// means 128.
@@ -68,7 +69,7 @@ func (c Config) withDefaults() Config {
 		c.IdleTimeout = 30 * time.Second
 	}
 	if c.OpWindow == 0 {
-		c.OpWindow = 1024
+		c.OpWindow = 4096
 	}
 	if c.MaxBatch == 0 {
 		c.MaxBatch = 128

@@ -125,7 +125,12 @@ func (s *session) handleSubmits(reqs []*request) {
 		s.m.met.Retries.Inc()
 		if errors.Is(err, storage.ErrVersionConflict) {
 			// Another instance committed first: take its ops and
-			// transform the batch again.
+			// transform the batch again. They are usually on their way
+			// over pub/sub already, which is cheaper than reading the
+			// store.
+			if s.drainRemote(20 * time.Millisecond) {
+				continue
+			}
 			if cerr := s.catchUp(); cerr == nil {
 				continue
 			}
@@ -160,6 +165,26 @@ func (s *session) commitOneByOne(subs []*submission) {
 	for _, sub := range subs {
 		s.handleSubmits([]*request{{kind: reqSubmit, agent: sub.agent, req: sub.req, sub: sub}})
 		sub.err, sub.dup = nil, false
+	}
+}
+
+// drainRemote applies what pub/sub has brought (waiting up to wait for the
+// first op, then only while more keep coming) and reports whether the
+// document moved on.
+func (s *session) drainRemote(wait time.Duration) bool {
+	start := s.snap.V
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		select {
+		case m := <-s.remote:
+			s.onRemoteMsg(m)
+			if s.snap.V > start {
+				timer.Reset(2 * time.Millisecond)
+			}
+		case <-timer.C:
+			return s.snap.V > start
+		}
 	}
 }
 
