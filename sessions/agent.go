@@ -5,13 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tandemhq/tandem/protocol"
-	"github.com/tandemhq/tandem/pubsub"
 )
 
 // Transport carries one client connection's messages, whatever the wire
@@ -606,15 +604,3 @@ func (b *bucket) wait(now func() time.Time) {
 	}
 	b.tokens--
 }
-
-// sortedKeys is used for deterministic iteration in replies.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-var _ = pubsub.DocChannel

@@ -1,13 +1,13 @@
 package sessions
 
 import (
+	"context"
 	"encoding/json"
 	"hash/fnv"
 	"time"
 
 	"github.com/tandemhq/tandem/ot"
 	"github.com/tandemhq/tandem/protocol"
-	"github.com/tandemhq/tandem/pubsub"
 )
 
 // An editor is one client connection (by its src) editing a document,
@@ -172,7 +172,10 @@ func (s *session) publishRoster() {
 	}
 	s.m.roster.setLocal(s.key, len(msg.Editors))
 	b, _ := json.Marshal(msg)
-	_ = s.m.broker.Publish(s.m.ctx, []string{rosterChannel(s.key.c, s.key.d), "$tandem.editors." + s.key.c}, b)
+	// Also sent while shutting down (an empty list), so not on m.ctx.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.m.ctx), 2*time.Second)
+	defer cancel()
+	_ = s.m.broker.Publish(ctx, []string{rosterChannel(s.key.c, s.key.d), "$tandem.editors." + s.key.c}, b)
 	s.rosterSentAt = s.m.now()
 }
 
@@ -394,5 +397,3 @@ func (s *session) editorsSet() []byte {
 func presenceFrame(kind string, editorJSON []byte) []byte {
 	return protocol.NewObj(32+len(editorJSON)).Str("type", kind).Raw("editor", editorJSON).Bytes()
 }
-
-var _ = pubsub.DocChannel
