@@ -109,8 +109,12 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, conns: make(map[*wsConn]struct{}), httpConns: make(map[string]*httpConn), perIP: make(map[string]int)}
 	s.met = newServerMetrics(cfg.Registry)
 	s.upgrader = &websocket.Upgrader{
-		ReadBufferSize:  4096,
-		WriteBufferSize: 4096,
+		// Small buffers and a pooled write buffer: an idle editor should
+		// cost a few kilobytes. Larger messages still pass (gorilla
+		// reassembles them).
+		ReadBufferSize:  1024,
+		WriteBufferSize: 1024,
+		WriteBufferPool: &sync.Pool{},
 		CheckOrigin:     s.checkOrigin,
 	}
 	s.app = fiber.New(fiber.Config{
@@ -276,7 +280,7 @@ func (s *Server) serveWS(ws *websocket.Conn, state any) {
 	if ws == nil {
 		return // the handshake failed after prepare
 	}
-	conn := newWSConn(ws, 65536, s.cfg.SendQueueBytes, s.cfg.PingInterval)
+	conn := newWSConn(ws, s.cfg.SendQueueBytes, s.cfg.PingInterval)
 	if !s.track(conn) {
 		conn.Close("server shutting down")
 		conn.flushAndClose()

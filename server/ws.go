@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,21 +88,26 @@ func gorillaHandler(up *websocket.Upgrader, prepare func(c *fiber.Ctx) (any, err
 }
 
 // wsConn is one client WebSocket: the reader is the hijack goroutine, the
-// writer drains a bounded queue. It implements sessions.Transport.
+// writer drains a bounded queue. It implements sessions.Transport. The
+// queue is a slice that grows with what is waiting and shrinks back, so an
+// idle connection holds no buffer.
 type wsConn struct {
 	ws       *websocket.Conn
-	out      chan []byte
-	queued   atomic.Int64 // bytes in out
-	maxBytes int64
-	done     chan struct{}
-	once     sync.Once
-	reason   atomic.Value // string
-	ping     time.Duration
-	log      func(msg string, args ...any)
+	maxBytes int
+
+	mu     sync.Mutex // guards queue and queued
+	queue  [][]byte
+	queued int           // bytes in queue
+	wake   chan struct{} // one pending signal for the writer
+
+	done   chan struct{}
+	once   sync.Once
+	reason atomic.Value // string
+	ping   time.Duration
 }
 
-func newWSConn(ws *websocket.Conn, queueLen int, maxBytes int64, ping time.Duration) *wsConn {
-	return &wsConn{ws: ws, out: make(chan []byte, queueLen), maxBytes: maxBytes, done: make(chan struct{}), ping: ping}
+func newWSConn(ws *websocket.Conn, maxBytes int64, ping time.Duration) *wsConn {
+	return &wsConn{ws: ws, maxBytes: int(maxBytes), wake: make(chan struct{}, 1), done: make(chan struct{}), ping: ping}
 }
 
 // Send queues msg. A client that cannot keep up is disconnected rather
@@ -112,17 +118,34 @@ func (c *wsConn) Send(msg []byte) bool {
 		return false
 	default:
 	}
-	if c.queued.Add(int64(len(msg))) > c.maxBytes {
+	c.mu.Lock()
+	if c.queued+len(msg) > c.maxBytes {
+		c.mu.Unlock()
 		c.Close("slow client: send queue full")
 		return false
 	}
+	c.queue = append(c.queue, msg)
+	c.queued += len(msg)
+	c.mu.Unlock()
 	select {
-	case c.out <- msg:
-		return true
+	case c.wake <- struct{}{}:
 	default:
-		c.Close("slow client: send queue full")
-		return false
 	}
+	return true
+}
+
+// takeAll empties the queue.
+func (c *wsConn) takeAll(into [][]byte) [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	into = append(into[:0], c.queue...)
+	clear(c.queue)
+	c.queue = c.queue[:0]
+	if cap(c.queue) > 64 {
+		c.queue = nil // let a burst's backing array go
+	}
+	c.queued = 0
+	return into
 }
 
 // Close ends the connection; safe from any goroutine, any number of times.
@@ -147,14 +170,21 @@ func (c *wsConn) writeLoop() {
 	ticker := time.NewTicker(c.ping)
 	defer ticker.Stop()
 	defer c.ws.Close() // also unblocks the reader
+	var batch [][]byte
 	for {
 		select {
-		case msg := <-c.out:
-			c.queued.Add(-int64(len(msg)))
-			_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
-			if err := c.ws.WriteMessage(websocket.TextMessage, msg); err != nil {
-				c.Close("write failed")
-				return
+		case <-c.wake:
+			batch = c.takeAll(batch)
+			for i, msg := range batch {
+				_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
+				if err := c.ws.WriteMessage(websocket.TextMessage, msg); err != nil {
+					c.Close("write failed")
+					return
+				}
+				batch[i] = nil
+			}
+			if cap(batch) > 64 {
+				batch = nil
 			}
 		case <-ticker.C:
 			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
@@ -174,10 +204,11 @@ func (c *wsConn) flushAndClose() {
 	deadline := time.Now().Add(time.Second)
 	reason := c.closeReason()
 	code := websocket.CloseNormalClosure
+	flush := true
 	switch {
-	case len(reason) >= 11 && reason[:11] == "slow client":
+	case strings.HasPrefix(reason, "slow client"):
 		code = websocket.ClosePolicyViolation
-		deadline = time.Now() // do not feed a client that is not reading
+		flush = false // do not feed a client that is not reading
 	case reason == "server shutting down":
 		code = websocket.CloseServiceRestart
 	case reason == "document store unavailable":
@@ -187,17 +218,13 @@ func (c *wsConn) flushAndClose() {
 	case reason == "token expired":
 		code = 4001
 	}
-	for time.Now().Before(deadline) {
-		select {
-		case msg := <-c.out:
-			_ = c.ws.SetWriteDeadline(deadline)
+	if flush {
+		_ = c.ws.SetWriteDeadline(deadline)
+		for _, msg := range c.takeAll(nil) {
 			if c.ws.WriteMessage(websocket.TextMessage, msg) != nil {
 				return
 			}
-			continue
-		default:
 		}
-		break
 	}
 	if len(reason) > 120 {
 		reason = reason[:120]
