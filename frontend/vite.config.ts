@@ -33,10 +33,12 @@ export default defineConfig({
     chunkSizeWarningLimit: 1024,
   },
   server: {
-    // `npm run dev` proxies the API and WebSocket to a local `tandem serve`.
+    // `npm run dev` proxies the API, the WebSocket and its HTTP fallbacks to a local `tandem serve`.
     proxy: {
       '/ws': { target: 'ws://127.0.0.1:8080', ws: true },
       '/api': 'http://127.0.0.1:8080',
+      '/sharedb': 'http://127.0.0.1:8080',
+      '/healthz': 'http://127.0.0.1:8080',
     },
   },
 });

@@ -110,3 +110,39 @@ test('the token names the editor: no dialog, its name in presence, the token on 
     await v.context.close();
   }
 });
+
+test('with WebSockets blocked, the token goes on the HTTP fallback: edits over SSE are accepted as the token\'s', { timeout: 60000 }, async () => {
+  const token = jwt({ sub: 'u-cal', name: 'Cal Proxy', color: '#0c8599', role: 'editor' });
+  const c = await open('cal');
+  const peer = await open('peer');
+  try {
+    await c.context.routeWebSocket(/\/ws(\?|$)/, (ws) => ws.close({ code: 1006, reason: 'upgrade refused' }));
+    const opening = [];
+    c.page.on('request', (r) => new URL(r.url()).pathname === '/sharedb/sse' && opening.push(r.url()));
+    await c.page.goto(`/?token=${token}`);
+    await c.page.waitForSelector('.doc-list[aria-busy="false"]');
+    await c.page.getByLabel('Title of the new document').fill('Typed behind a proxy');
+    await c.page.keyboard.press('Enter');
+    await c.page.waitForURL(/\/d\/[^/]+$/);
+    await waitReady(c.page);
+    const id = new URL(c.page.url()).pathname.split('/').pop();
+    await c.page.keyboard.type('Signed in, over SSE.', { delay: 5 });
+    await waitFor(() => c.page.evaluate(() => window.__tandem.link() === 'connected' && !window.__tandem.pending()),
+      { message: 'the server accepted the edits' });
+    assert.equal(await c.page.evaluate(() => window.__tandem.transport()), 'sse');
+    assert.ok(opening.length > 0 && opening.every((u) => new URL(u).searchParams.get('token') === token),
+      `the event streams carry the token: ${opening}`);
+
+    // Another editor (over WebSocket) sees the text and Cal's name from the token.
+    await peer.page.goto(`/d/${id}?token=${jwt({ sub: 'u-pat', name: 'Pat Peer', role: 'editor' })}`);
+    await waitReady(peer.page);
+    await waitFor(async () => (await peer.page.locator('.ql-editor').innerText()).includes('Signed in, over SSE.'),
+      { message: 'the peer has the text' });
+    await waitFor(() => peer.page.locator('[data-testid="presence-list"] [data-name="Cal Proxy"]').count(),
+      { message: 'the peer sees Cal by the token\'s name' });
+    assertNoErrors(c, peer);
+  } finally {
+    await c.context.close();
+    await peer.context.close();
+  }
+});

@@ -119,7 +119,7 @@ export async function editorPage(root: HTMLElement, id: string): Promise<void> {
 
   // --- unsent edits and the connection indicator ------------------------------
   let unsent = 0;
-  const showStatus = () => status.set(net.link(), unsent);
+  const showStatus = () => status.set(net.link(), unsent, net.transport());
   net.onLink(showStatus);
   doc.on('nothing pending', showStatus);
   showStatus();
@@ -346,6 +346,8 @@ export async function editorPage(root: HTMLElement, id: string): Promise<void> {
       version: () => doc.version,
       pending: () => doc.hasWritePending() || meta.hasWritePending() || unsent > 0,
       link: () => net.link(),
+      transport: () => net.transport(),
+      tryWebSocket: () => net.tryWebSocket(),
     };
     root.dataset.ready = '1';
   });

@@ -4,6 +4,7 @@ import { clear, h, initials, textOn } from './dom';
 import * as identity from './identity';
 import { chooseIdentity } from './identity-dialog';
 import type { Link } from './net';
+import { TRANSPORT_NAMES, type Transport } from './transports';
 
 export function brand(): HTMLElement {
   return h(
@@ -96,21 +97,24 @@ export function peopleList(label: string): { el: HTMLElement; set(people: Person
   };
 }
 
-/** The connection indicator: link state plus edits not yet saved by the server. */
-export function statusIndicator(): { el: HTMLElement; set(link: Link, unsent: number): void } {
+/** The connection indicator: link state, the transport in use, and edits not yet saved by the server. */
+export function statusIndicator(): { el: HTMLElement; set(link: Link, unsent: number, transport?: Transport): void } {
   const dot = h('span.status-dot', { 'aria-hidden': 'true' });
   const text = h('span.status-text');
-  const el = h('div.status', { role: 'status', 'aria-live': 'polite', 'data-testid': 'status' }, dot, text);
+  const via = h('span.status-transport');
+  const el = h('div.status', { role: 'status', 'aria-live': 'polite', 'data-testid': 'status' }, dot, text, via);
   return {
     el,
-    set(link, unsent) {
+    set(link, unsent, transport = 'websocket') {
       el.dataset.link = link;
       el.dataset.unsent = String(unsent);
+      el.dataset.transport = transport;
       const edits = `${unsent} unsent edit${unsent === 1 ? '' : 's'}`;
+      const name = TRANSPORT_NAMES[transport];
       let s: string;
       switch (link) {
         case 'connected':
-          s = unsent > 0 ? `Saving… ${edits}` : 'All changes saved';
+          s = unsent > 0 ? `Saving… ${edits}` : 'Live';
           break;
         case 'connecting':
           s = 'Connecting…';
@@ -123,11 +127,15 @@ export function statusIndicator(): { el: HTMLElement; set(link: Link, unsent: nu
           break;
       }
       text.textContent = s;
+      // Which transport carries the edits, while there is one.
+      via.textContent = link === 'connected' ? ` · ${name}` : ''; // the space is for textContent; the flex gap spaces it
+      via.hidden = link !== 'connected';
+      const over = transport === 'websocket' ? 'over WebSocket' : `over ${name} (this network does not let WebSockets through)`;
       el.title =
         link === 'connected'
           ? unsent > 0
-            ? 'Connected; sending your latest edits'
-            : 'Connected; every edit is saved on the server'
+            ? `Connected ${over}; sending your latest edits`
+            : `Connected ${over}; every edit is saved on the server`
           : 'Your edits are kept in this tab and sent when the connection is back';
     },
   };

@@ -94,6 +94,9 @@ declare module 'sharedb/lib/client' {
     readonly canSend: boolean;
     get<T = unknown>(collection: string, id: string): Doc<T>;
     getDocPresence<V>(collection: string, id: string): DocPresence<V>;
+    /** Whether a doc, query or snapshot request still waits for the server. */
+    hasPending(): boolean;
+    hasWritePending(): boolean;
     close(): void;
     on(event: 'state', fn: (state: ConnectionState, reason: unknown) => void): this;
     on(event: 'connected' | 'disconnected', fn: () => void): this;
