@@ -118,8 +118,9 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
-		if r.Action == "" && r.Fields["a"] != nil {
-			t.Fatalf("action lost: %q", b)
+		var a string
+		if json.Unmarshal(r.Fields["a"], &a) != nil || a != r.Action {
+			t.Fatalf("action %q does not match the message %q", r.Action, b)
 		}
 		r.BulkIDs()
 	})
