@@ -355,5 +355,9 @@ func TestEditorsOfADeadInstanceExpire(t *testing.T) {
 	if m["a"] != "p" || m["id"] != "c" || m["p"] != nil || m["src"] != ed.id {
 		t.Fatalf("watcher should be told the presence is gone: %v", m)
 	}
-	t.Logf("dead instance's editor gone after %v (TTL 900ms)", time.Since(start))
+	gone := time.Since(start)
+	t.Logf("dead instance's editor gone after %v (TTL 900ms)", gone)
+	if gone > 900*time.Millisecond+300*time.Millisecond {
+		t.Errorf("the editor of a dead instance stayed %v, longer than the presence TTL", gone)
+	}
 }

@@ -19,7 +19,7 @@ import (
 // "$tandem.editors.<collection>.<id>" (on change and every PresenceTTL/3).
 // Cursors come from ShareDB doc presence on "$presence.<collection>.<id>",
 // which every instance sees. A remote editor whose instance stops
-// refreshing it is dropped after PresenceTTL, and this instance tells its
+// refreshing it is dropped within PresenceTTL, and this instance tells its
 // own ShareDB clients that editor's presences are gone.
 type editor struct {
 	id     string // the connection's src
@@ -200,7 +200,7 @@ func (s *session) onRoster(msg []byte) {
 		}
 		return
 	}
-	until := s.m.now().Add(s.m.cfg.PresenceTTL)
+	until := s.m.now().Add(s.m.rosterTrust())
 	listed := make(map[string]bool, len(r.Editors))
 	for _, u := range r.Editors {
 		listed[u.ID] = true
@@ -373,7 +373,8 @@ func (s *session) rosterTick() {
 			s.remoteEditorGone(e)
 		}
 	}
-	if local && now.Sub(s.rosterSentAt) >= s.m.cfg.PresenceTTL/3 {
+	// Announce on the tick nearest to every rosterEvery, never later.
+	if local && now.Sub(s.rosterSentAt) >= s.m.rosterEvery()-s.m.rosterTick()/2 {
 		s.publishRoster()
 	}
 	s.viewers.prune()

@@ -83,6 +83,9 @@ func (c Config) withDefaults() Config {
 	if c.PresenceTTL == 0 {
 		c.PresenceTTL = 30 * time.Second
 	}
+	if c.PresenceTTL < 60*time.Millisecond {
+		c.PresenceTTL = 60 * time.Millisecond
+	}
 	if c.MilestoneInterval == 0 {
 		c.MilestoneInterval = 500
 	}
@@ -214,5 +217,15 @@ func (m *Manager) Close(ctx context.Context) error {
 }
 
 func (m *Manager) now() time.Time { return m.cfg.Now() }
+
+// Roster timing. An instance announces its editors every rosterEvery; the
+// others check every rosterTick and trust an announcement for rosterTrust.
+// An instance that dies right after announcing is noticed at the latest
+// rosterTrust+rosterTick later, which is exactly PresenceTTL.
+func (m *Manager) rosterEvery() time.Duration { return m.cfg.PresenceTTL / 3 }
+func (m *Manager) rosterTick() time.Duration  { return m.cfg.PresenceTTL / 6 }
+func (m *Manager) rosterTrust() time.Duration {
+	return m.cfg.PresenceTTL - m.rosterTick()
+}
 
 func (m *Manager) countError(code string) { m.met.Errors.WithLabelValues(code).Inc() }

@@ -127,7 +127,7 @@ func (s *session) run() {
 	s.requestRosters()
 	idle := time.NewTimer(s.m.cfg.IdleTimeout)
 	defer idle.Stop()
-	presenceTick := time.NewTicker(s.m.cfg.PresenceTTL / 3)
+	presenceTick := time.NewTicker(s.m.rosterTick())
 	defer presenceTick.Stop()
 	for {
 		select {
