@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -227,7 +228,7 @@ func FuzzTransform(f *testing.F) {
 		left := applyBoth(tt, t, doc, a.op, tb)
 		right := applyBoth(tt, t, doc, b.op, ta)
 		l, r2 := encodeDoc(tt, left), encodeDoc(tt, right)
-		if !bytes.Equal(l, r2) {
+		if !bytes.Equal(l, r2) && !sameUpToRounding(left, right) {
 			taj, _ := t.EncodeOp(ta)
 			tbj, _ := t.EncodeOp(tb)
 			tt.Fatalf("diverged\n doc %s\n a %s\n b %s\n T(a,b,left) %s\n T(b,a,right) %s\n a then T(b): %s\n b then T(a): %s",
@@ -288,4 +289,41 @@ func FuzzCompose(f *testing.F) {
 				encodeDoc(tt, doc), a.json, b.json, abj, seq, once)
 		}
 	})
+}
+
+// sameUpToRounding compares documents treating numbers as equal when they
+// differ only by float rounding: na adds in float64, and float addition is
+// not associative (2.2+6-1 != 2.2-1+6 in JavaScript too), so concurrent na
+// on a non-integer may end a last bit apart on the two paths. The reference
+// behaves the same; everything else must match exactly.
+func sameUpToRounding(a, b any) bool {
+	switch x := a.(type) {
+	case float64:
+		y, ok := b.(float64)
+		return ok && math.Abs(x-y) <= 1e-9*math.Max(1, math.Abs(x))
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			w, ok := y[k]
+			if !ok || !sameUpToRounding(v, w) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !sameUpToRounding(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return reflect.DeepEqual(a, b)
 }
