@@ -240,7 +240,11 @@ function main() {
   wss.on('connection', (ws, req) => {
     // A socket 'error' (bad frame, reset) is followed by 'close'; the stream handles that.
     ws.on('error', (err) => console.error('refserver: socket error:', err.message));
-    backend.listen(new WebSocketJSONStream(ws), req);
+    const stream = new WebSocketJSONStream(ws);
+    // A write to a socket the client has just reset (EPIPE) errors the stream; without a
+    // listener that would crash the process. The agent cleans up on the stream's 'close'.
+    stream.on('error', (err) => console.error('refserver: stream error:', err.message));
+    backend.listen(stream, req);
   });
 
   server.listen(opts.port, opts.host, () => {

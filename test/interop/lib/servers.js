@@ -132,9 +132,14 @@ class Server {
     return { cmd: process.execPath, args };
   }
 
+  // Whether start() makes a data dir (bolt store / reference --data-file).
+  needsDataDir() {
+    return KIND === 'tandem' || REF_PERSIST;
+  }
+
   async start() {
     if (this.port === null) this.port = await freePort();
-    if ((KIND === 'tandem' || REF_PERSIST) && this.dataDir === null) {
+    if (this.needsDataDir() && this.dataDir === null) {
       this.dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'tandem-interop-data-'));
     }
     const { cmd, args } = this.command();
@@ -166,12 +171,12 @@ class Server {
     const deadline = Date.now() + READY_TIMEOUT_MS;
     for (;;) {
       if (exited) {
-        throw new Error(`${KIND} server exited before ready (${JSON.stringify(exited)}); log ${this.logPath}:\n${tail(this.logPath)}`);
+        throw new Error(`${this.kind} server exited before ready (${JSON.stringify(exited)}); log ${this.logPath}:\n${tail(this.logPath)}`);
       }
       if (await getStatus(`${this.httpURL}/readyz`) === 200) break;
       if (Date.now() > deadline) {
         await this._terminate('SIGKILL');
-        throw new Error(`${KIND} server not ready after ${READY_TIMEOUT_MS} ms; log ${this.logPath}:\n${tail(this.logPath)}`);
+        throw new Error(`${this.kind} server not ready after ${READY_TIMEOUT_MS} ms; log ${this.logPath}:\n${tail(this.logPath)}`);
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -242,4 +247,4 @@ function reportLogsOnFailure(t) {
   }
 }
 
-module.exports = { startServer, stopAll, reportLogsOnFailure, serverKind, serverPersists, freePort };
+module.exports = { startServer, stopAll, reportLogsOnFailure, serverKind, serverPersists, freePort, getStatus, tail, Server, live, children };
