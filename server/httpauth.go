@@ -76,7 +76,8 @@ func docParams(c *fiber.Ctx, withID bool) (coll, id string, err error) {
 			return "", "", apiError(fiber.StatusBadRequest, protocol.ErrMessageBadlyFormed, "Invalid id")
 		}
 	}
-	return coll, id, nil
+	// Clone even with Immutable on: these become long-lived map keys.
+	return strings.Clone(coll), strings.Clone(id), nil
 }
 
 // canRead checks the viewer role on a document (or, with id "", on the

@@ -299,3 +299,26 @@ func TestUnstorableOpIsRefusedAlone(t *testing.T) {
 		t.Fatalf("snapshot %v", snap)
 	}
 }
+
+// TestUnusedDocumentsRetire: once its clients leave, a document's session
+// goes after IdleTimeout, however often the presence tick fires.
+func TestUnusedDocumentsRetire(t *testing.T) {
+	ts := startServer(t, testOpts{sessCfg: func(c *sessions.Config) {
+		c.IdleTimeout = 300 * time.Millisecond
+		c.PresenceTTL = 90 * time.Millisecond // a tick every 15 ms
+	}})
+	c := ts.connect("")
+	c.roundTrip(M{"a": "op", "c": "t", "d": "idle", "v": nil, "seq": 1, "create": M{"type": "text-unicode", "data": ""}})
+	c.roundTrip(M{"a": "s", "c": "t", "d": "idle", "v": 1})
+	if n := ts.mgr.OpenDocuments(); n != 1 {
+		t.Fatalf("%d open documents", n)
+	}
+	c.ws.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for ts.mgr.OpenDocuments() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("document still open long after its last client left")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

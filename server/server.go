@@ -119,11 +119,15 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.app = fiber.New(fiber.Config{
 		DisableStartupMessage: true,
-		WriteTimeout:          0, // streams and hijacked sockets must not be cut
-		ReadTimeout:           30 * time.Second,
-		IdleTimeout:           2 * time.Minute,
-		BodyLimit:             int(cfg.MaxMessageBytes),
-		ErrorHandler:          s.errorHandler,
+		// Strings from requests (names, ids, queries) outlive requests:
+		// they become document keys and editor names. Fiber's default
+		// zero-copy strings point into buffers fasthttp reuses.
+		Immutable:    true,
+		WriteTimeout: 0, // streams and hijacked sockets must not be cut
+		ReadTimeout:  30 * time.Second,
+		IdleTimeout:  2 * time.Minute,
+		BodyLimit:    int(cfg.MaxMessageBytes),
+		ErrorHandler: s.errorHandler,
 	})
 	// Close() on a hijacked connection must really close it (see
 	// docs: with the default, a blocked read outlives Close by seconds).

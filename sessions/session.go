@@ -125,8 +125,12 @@ func (s *session) run() {
 		defer unsub()
 	}
 	s.requestRosters()
+	// The session retires once nobody has needed it for IdleTimeout. Only
+	// requests count as need: presence ticks and other instances' rosters
+	// must not keep an unused document in memory for ever.
 	idle := time.NewTimer(s.m.cfg.IdleTimeout)
 	defer idle.Stop()
+	lastUse := s.m.now()
 	presenceTick := time.NewTicker(s.m.rosterTick())
 	defer presenceTick.Stop()
 	for {
@@ -135,6 +139,7 @@ func (s *session) run() {
 			s.shutdown()
 			return
 		case r := <-s.mailbox:
+			lastUse = s.m.now()
 			s.dispatch(r)
 		case msg := <-s.remote:
 			s.safely(func() { s.onRemoteMsg(msg) })
@@ -143,21 +148,16 @@ func (s *session) run() {
 		case <-s.flushC():
 			s.safely(func() { s.flushCursors() })
 		case <-idle.C:
-			if s.idle() && s.m.tryRetire(s) {
+			left := s.m.cfg.IdleTimeout - s.m.now().Sub(lastUse)
+			if left <= 0 && s.idle() && s.m.tryRetire(s) {
 				s.shutdown()
 				return
 			}
+			idle.Reset(max(left, s.m.cfg.IdleTimeout/4))
 		}
 		if s.missed.Load() {
 			s.safely(func() { s.catchUpMissed() })
 		}
-		if !idle.Stop() {
-			select {
-			case <-idle.C:
-			default:
-			}
-		}
-		idle.Reset(s.m.cfg.IdleTimeout)
 	}
 }
 

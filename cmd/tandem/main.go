@@ -1,6 +1,7 @@
 // Command tandem is the Tandem collaboration server and its tools.
 //
 //	tandem serve [flags]   run the server (flags below; each has a TANDEM_* environment twin)
+//	tandem load [flags]    load-test a running server (tandem load -h)
 //	tandem version         print the version
 //
 // Only this package reads flags and the environment.
@@ -22,6 +23,8 @@ func main() {
 	switch os.Args[1] {
 	case "serve":
 		err = runServe(os.Args[2:])
+	case "load":
+		err = runLoad(os.Args[2:])
 	case "version":
 		fmt.Println("tandem", version)
 	case "help", "-h", "--help":
@@ -42,6 +45,7 @@ func usage() {
 
 Usage:
   tandem serve [flags]    run the server (tandem serve -h lists the flags)
+  tandem load [flags]     load-test a running server and check it (tandem load -h)
   tandem version          print the version
 `)
 }

@@ -1,0 +1,7 @@
+//go:build !unix
+
+package loadtest
+
+func checkFDs(int) error { return nil }
+
+func fdAdvice(int) string { return "raise the open-files limit or run fewer editors and viewers" }
