@@ -1,67 +1,15 @@
 package protocol
 
 import (
+	"github.com/tandemhq/tandem/internal/jsonenc"
+
 	"bytes"
 	"encoding/json"
 	"slices"
 	"strconv"
-	"unicode/utf8"
 )
 
 func sortStrings(s []string) { slices.Sort(s) }
-
-// AppendString appends s as a JSON string. It escapes only what JSON needs
-// (and U+2028/U+2029, as JSON.stringify does not but browsers' eval did),
-// unlike encoding/json which also escapes <, > and &.
-func AppendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigit[c>>4], hexDigit[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigit[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-const hexDigit = "0123456789abcdef"
 
 // Obj builds a JSON object by appending fields in order.
 type Obj struct{ b []byte }
@@ -83,7 +31,7 @@ func (o *Obj) key(k string) {
 }
 
 // Str adds a string field.
-func (o *Obj) Str(k, v string) *Obj { o.key(k); o.b = AppendString(o.b, v); return o }
+func (o *Obj) Str(k, v string) *Obj { o.key(k); o.b = jsonenc.AppendString(o.b, v); return o }
 
 // Int adds an integer field.
 func (o *Obj) Int(k string, v int64) *Obj { o.key(k); o.b = strconv.AppendInt(o.b, v, 10); return o }
@@ -132,3 +80,6 @@ func marshalNoEscape(v any) ([]byte, error) {
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
+
+// AppendString appends s as a JSON string (see jsonenc.AppendString).
+func AppendString(b []byte, s string) []byte { return jsonenc.AppendString(b, s) }

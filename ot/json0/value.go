@@ -1,6 +1,8 @@
 package json0
 
 import (
+	"github.com/tandemhq/tandem/internal/jsonenc"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,42 +86,6 @@ func appendNumber(b []byte, f float64) []byte {
 	return b
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendString writes s as a JSON string the way JSON.stringify does.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"':
-			b = append(b, '\\', '"')
-		case '\\':
-			b = append(b, '\\', '\\')
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		case '\b':
-			b = append(b, '\\', 'b')
-		case '\f':
-			b = append(b, '\\', 'f')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-		}
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
 // appendValue writes a JSON value. Object keys are sorted so the output is
 // deterministic (key order carries no meaning in json0).
 func appendValue(b []byte, v any) ([]byte, error) {
@@ -182,3 +148,5 @@ func appendValue(b []byte, v any) ([]byte, error) {
 }
 
 func isLoneSurrogate(err error) bool { return errors.Is(err, ot.ErrLoneSurrogate) }
+
+func appendString(b []byte, s string) []byte { return jsonenc.AppendString(b, s) }

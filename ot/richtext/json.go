@@ -1,6 +1,8 @@
 package richtext
 
 import (
+	"github.com/tandemhq/tandem/internal/jsonenc"
+
 	"errors"
 	"fmt"
 	"math"
@@ -695,55 +697,6 @@ func readDelta(raw []byte) ([]op, error) {
 
 // Encoding.
 
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string. It escapes what JSON requires
-// and U+2028/U+2029, nothing else.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < 0x80 {
-			i++
-			continue
-		}
-		if c >= 0x80 {
-			if c == 0xE2 && i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xA8 || s[i+2] == 0xA9) {
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, `\u202`...)
-				dst = append(dst, hexDigits[s[i+2]&0xF])
-				i += 3
-				start = i
-				continue
-			}
-			i++
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		case '\b':
-			dst = append(dst, '\\', 'b')
-		case '\f':
-			dst = append(dst, '\\', 'f')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-		}
-		i++
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
 // appendNumber appends f as JavaScript's JSON.stringify writes it (-0 is 0).
 func appendNumber(dst []byte, f float64) []byte {
 	if f == 0 {
@@ -832,3 +785,5 @@ func encodedSize(ops []op) int {
 	}
 	return n
 }
+
+func appendString(b []byte, s string) []byte { return jsonenc.AppendString(b, s) }
