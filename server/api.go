@@ -73,15 +73,8 @@ func intQuery(c *fiber.Ctx, name string, def int64) (int64, error) {
 }
 
 func (s *Server) getSnapshot(c *fiber.Ctx) error {
-	coll, id, err := docParams(c, true)
+	coll, id, _, err := s.readable(c, true)
 	if err != nil {
-		return err
-	}
-	ident, err := s.identify(c)
-	if err != nil {
-		return err
-	}
-	if err := canRead(ident, coll, id); err != nil {
 		return err
 	}
 	ctx, cancel := apiCtx(c)
@@ -151,15 +144,8 @@ type createJSON struct {
 }
 
 func (s *Server) getOps(c *fiber.Ctx) error {
-	coll, id, err := docParams(c, true)
+	coll, id, _, err := s.readable(c, true)
 	if err != nil {
-		return err
-	}
-	ident, err := s.identify(c)
-	if err != nil {
-		return err
-	}
-	if err := canRead(ident, coll, id); err != nil {
 		return err
 	}
 	from, err := intQuery(c, "from", 0)
@@ -211,15 +197,8 @@ func (s *Server) getOps(c *fiber.Ctx) error {
 }
 
 func (s *Server) listDocs(c *fiber.Ctx) error {
-	coll, _, err := docParams(c, false)
+	coll, _, _, err := s.readable(c, false)
 	if err != nil {
-		return err
-	}
-	ident, err := s.identify(c)
-	if err != nil {
-		return err
-	}
-	if err := canRead(ident, coll, ""); err != nil {
 		return err
 	}
 	lister, ok := s.cfg.Store.(storage.Lister)

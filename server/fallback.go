@@ -196,19 +196,10 @@ func (s *Server) fallbackSSE(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	c.Set(fiber.HeaderContentType, "text/event-stream")
-	c.Set(fiber.HeaderCacheControl, "no-cache")
-	c.Set("X-Accel-Buffering", "no")
-	c.Set(fiber.HeaderConnection, "close")
+	setEventStreamHeaders(c)
 	conn := c.Context().Conn()
 	shutdown := c.Context().Done()
-	go func() {
-		// The read side: the client leaving ends the connection at once.
-		_ = conn.SetReadDeadline(time.Time{})
-		var b [1]byte
-		_, _ = conn.Read(b[:])
-		hc.Close("client left")
-	}()
+	go watchDeparture(conn, func() { hc.Close("client left") })
 	hb := s.cfg.SSEHeartbeat
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer s.endHTTPConn(hc)

@@ -88,3 +88,26 @@ func canRead(ident httpIdentity, coll, id string) error {
 	}
 	return nil
 }
+
+// readable validates the {collection} (and {id}) of an API request,
+// authenticates it and checks the viewer role.
+func (s *Server) readable(c *fiber.Ctx, withID bool) (coll, id string, ident httpIdentity, err error) {
+	if coll, id, err = docParams(c, withID); err != nil {
+		return
+	}
+	if ident, err = s.identify(c); err != nil {
+		return
+	}
+	err = canRead(ident, coll, id)
+	return
+}
+
+// setEventStreamHeaders prepares an SSE response. The read watcher owns
+// the socket's read side, so fasthttp must not read another request from
+// it (Connection: close); EventSource reconnects anyway.
+func setEventStreamHeaders(c *fiber.Ctx) {
+	c.Set(fiber.HeaderContentType, "text/event-stream")
+	c.Set(fiber.HeaderCacheControl, "no-cache")
+	c.Set("X-Accel-Buffering", "no")
+	c.Set(fiber.HeaderConnection, "close")
+}

@@ -20,15 +20,8 @@ import (
 // once (fasthttp itself reports nothing until a write fails).
 func (s *Server) events(presenceOnly bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		coll, id, err := docParams(c, true)
+		coll, id, ident, err := s.readable(c, true)
 		if err != nil {
-			return err
-		}
-		ident, err := s.identify(c)
-		if err != nil {
-			return err
-		}
-		if err := canRead(ident, coll, id); err != nil {
 			return err
 		}
 		if s.stopping.Load() {
@@ -65,16 +58,11 @@ func (s *Server) events(presenceOnly bool) fiber.Handler {
 		case err != nil:
 			return apiError(fiber.StatusServiceUnavailable, protocol.ErrStoreUnavailable, err.Error())
 		}
-		c.Set(fiber.HeaderContentType, "text/event-stream")
-		c.Set(fiber.HeaderCacheControl, "no-cache")
-		c.Set("X-Accel-Buffering", "no")
-		// The read watcher owns the socket's read side, so fasthttp must
-		// not read another request from it; EventSource reconnects anyway.
-		c.Set(fiber.HeaderConnection, "close")
+		setEventStreamHeaders(c)
 		conn := c.Context().Conn()
 		shutdown := c.Context().Done()
 		s.met.viewers.Inc()
-		go watchDeparture(conn, viewer)
+		go watchDeparture(conn, viewer.Close)
 		hb := s.cfg.SSEHeartbeat
 		streaming = true
 		c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
@@ -107,15 +95,15 @@ func (s *Server) events(presenceOnly bool) fiber.Handler {
 	}
 }
 
-// watchDeparture closes the viewer when the client's side of the socket
-// closes. A viewer never sends anything after its request, so any read
+// watchDeparture calls gone when the client's side of the socket closes.
+// A stream's client never sends anything after its request, so any read
 // result means it is gone.
-func watchDeparture(conn net.Conn, v *sessions.Viewer) {
+func watchDeparture(conn net.Conn, gone func()) {
 	if conn == nil {
 		return
 	}
 	_ = conn.SetReadDeadline(time.Time{})
 	var buf [1]byte
 	_, _ = conn.Read(buf[:])
-	v.Close()
+	gone()
 }
