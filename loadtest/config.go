@@ -23,8 +23,14 @@ type Config struct {
 	URLs []string
 	// Editors is the number of simulated editors (WebSocket clients).
 	Editors int
-	// Viewers is the number of simulated read-only viewers (SSE clients).
+	// Viewers is the number of simulated read-only viewers (SSE clients,
+	// or subscribed WebSocket clients with ViewerTransport "ws").
 	Viewers int
+	// ViewerTransport is how viewers follow their document: "sse" (the
+	// document's event stream, GET …/events) or "ws" (a WebSocket that
+	// subscribes with the ShareDB protocol and never writes, for servers
+	// without Server-Sent Events such as ShareDB). Zero means "sse".
+	ViewerTransport string
 	// Docs is the number of documents; editors and viewers are spread over
 	// them round robin. Zero means 1.
 	Docs int
@@ -80,6 +86,9 @@ func (c Config) withDefaults() Config {
 	if c.DialConcurrency == 0 {
 		c.DialConcurrency = 64
 	}
+	if c.ViewerTransport == "" {
+		c.ViewerTransport = ViewerSSE
+	}
 	return c
 }
 
@@ -107,12 +116,20 @@ func (c Config) Validate() error {
 		return errors.New("loadtest: durations must not be negative")
 	case c.DialConcurrency < 0:
 		return errors.New("loadtest: dial concurrency must be positive")
+	case c.ViewerTransport != ViewerSSE && c.ViewerTransport != ViewerWS:
+		return fmt.Errorf("loadtest: viewer transport %q: want %s or %s", c.ViewerTransport, ViewerSSE, ViewerWS)
 	}
 	if _, err := lookupType(c.Type); err != nil {
 		return err
 	}
 	return nil
 }
+
+// Viewer transports (Config.ViewerTransport).
+const (
+	ViewerSSE = "sse"
+	ViewerWS  = "ws"
+)
 
 func lookupType(name string) (ot.Type, error) {
 	switch name {

@@ -104,3 +104,30 @@ func TestViewersOpenTheDocument(t *testing.T) {
 		})
 	}
 }
+
+// TestWebSocketViewers runs the viewers as subscribed WebSocket clients
+// (ViewerTransport "ws", as against ShareDB): their copies must match and
+// fan-out to them must be measured.
+func TestWebSocketViewers(t *testing.T) {
+	for _, typ := range []string{richtext.Name, textunicode.Name} {
+		t.Run(typ, func(t *testing.T) {
+			t.Parallel()
+			urls := startServers(t, 2)
+			rep := runLoad(t, Config{URLs: urls, Editors: 12, Viewers: 6, ViewerTransport: ViewerWS, Docs: 2, Rate: 10,
+				Duration: 2 * time.Second, Ramp: 400 * time.Millisecond, Type: typ, Seed: 17, QuietTimeout: 10 * time.Second},
+				testHooks{})
+			if !rep.Verdict.OK {
+				t.Fatalf("verdict failed: %v", rep.Verdict.Reasons)
+			}
+			if rep.Verdict.Checks.ViewersCompared != 6 || rep.Latency.FanoutViewer.Count == 0 {
+				t.Fatalf("viewers compared %d, fan-out samples %d", rep.Verdict.Checks.ViewersCompared, rep.Latency.FanoutViewer.Count)
+			}
+			if rep.Config.ViewerTransport != ViewerWS {
+				t.Fatalf("report says viewer transport %q", rep.Config.ViewerTransport)
+			}
+			if len(rep.ClientErrors) > 0 {
+				t.Fatalf("client errors: %v %v", rep.ClientErrors, rep.ErrorSamples)
+			}
+		})
+	}
+}

@@ -39,3 +39,13 @@ func fdAdvice(conns int) string {
 	return fmt.Sprintf("raise it with `ulimit -n %d` in the shell that starts tandem load (hard limit here: %d; the server needs as many), or run fewer editors and viewers",
 		conns+fdHeadroom, lim.Max)
 }
+
+// processCPU returns the user and system CPU time of this process, in
+// seconds.
+func processCPU() (user, sys float64) {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0, 0
+	}
+	return float64(ru.Utime.Nano()) / 1e9, float64(ru.Stime.Nano()) / 1e9
+}

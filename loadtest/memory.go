@@ -33,6 +33,10 @@ type MemoryReport struct {
 	// At the end of the run: RSS now and the peak (VmHWM).
 	EndRSSBytes  uint64 `json:"end_rss_bytes"`
 	PeakRSSBytes uint64 `json:"peak_rss_bytes"`
+	// CPU time the tester process used over the whole run (user and
+	// system), to tell when it, not the server, was the limit.
+	CPUUserS float64 `json:"cpu_user_s"`
+	CPUSysS  float64 `json:"cpu_sys_s"`
 }
 
 // measureMemory returns RSS, heap+stack in use and stacks after a full GC.
@@ -57,6 +61,7 @@ func (m *MemoryReport) measureConnected(r *Runner) {
 
 func (m *MemoryReport) measureEnd() {
 	m.EndRSSBytes, m.PeakRSSBytes = procStatus()
+	m.CPUUserS, m.CPUSysS = processCPU()
 }
 
 // procStatus reads VmRSS and VmHWM from /proc/self/status.

@@ -44,18 +44,20 @@ type Report struct {
 
 // ReportConfig echoes the run's configuration.
 type ReportConfig struct {
-	URLs       []string `json:"urls"`
-	Editors    int      `json:"editors"`
-	Viewers    int      `json:"viewers"`
-	Docs       int      `json:"docs"`
-	Rate       float64  `json:"rate"` // edits per second per editor; 0 = next edit right after the ack
-	DurationS  float64  `json:"duration_s"`
-	RampS      float64  `json:"ramp_s"`
-	Type       string   `json:"type"`
-	Seed       uint64   `json:"seed"`
-	Idle       bool     `json:"idle"`
-	Collection string   `json:"collection"`
-	MarkerTag  string   `json:"marker_tag"` // edits insert "[<tag>.<editor>.<n>]" (base 36)
+	URLs    []string `json:"urls"`
+	Editors int      `json:"editors"`
+	Viewers int      `json:"viewers"`
+	// ViewerTransport: "sse" or "ws" (subscribed WebSocket clients).
+	ViewerTransport string  `json:"viewer_transport"`
+	Docs            int     `json:"docs"`
+	Rate            float64 `json:"rate"` // edits per second per editor; 0 = next edit right after the ack
+	DurationS       float64 `json:"duration_s"`
+	RampS           float64 `json:"ramp_s"`
+	Type            string  `json:"type"`
+	Seed            uint64  `json:"seed"`
+	Idle            bool    `json:"idle"`
+	Collection      string  `json:"collection"`
+	MarkerTag       string  `json:"marker_tag"` // edits insert "[<tag>.<editor>.<n>]" (base 36)
 }
 
 // PhaseTimes are the actual lengths of the phases.
@@ -129,7 +131,7 @@ func (r *Runner) report(started time.Time, quietStart, quietEnd time.Duration, v
 		Tool:      "tandem load",
 		StartedAt: started.UTC().Truncate(time.Millisecond),
 		Config: ReportConfig{
-			URLs: r.cfg.URLs, Editors: r.cfg.Editors, Viewers: r.cfg.Viewers, Docs: r.cfg.Docs,
+			URLs: r.cfg.URLs, Editors: r.cfg.Editors, Viewers: r.cfg.Viewers, ViewerTransport: r.cfg.ViewerTransport, Docs: r.cfg.Docs,
 			Rate: r.cfg.Rate, DurationS: secs(r.cfg.Duration), RampS: secs(r.cfg.Ramp), Type: r.cfg.Type,
 			Seed: r.cfg.Seed, Idle: r.cfg.Idle, Collection: r.cfg.Collection, MarkerTag: r.tag,
 		},
@@ -185,8 +187,8 @@ func latLine(name string, l LatencySummary) string {
 func (rep *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	c := rep.Config
-	fmt.Fprintf(&b, "tandem load: %d editors, %d viewers, %d %s docs, rate %g/s, %gs measured (seed %d, tag %s)\n",
-		c.Editors, c.Viewers, c.Docs, c.Type, c.Rate, rep.Phases.MeasureS, c.Seed, c.MarkerTag)
+	fmt.Fprintf(&b, "tandem load: %d editors, %d viewers (%s), %d %s docs, rate %g/s, %gs measured (seed %d, tag %s)\n",
+		c.Editors, c.Viewers, c.ViewerTransport, c.Docs, c.Type, c.Rate, rep.Phases.MeasureS, c.Seed, c.MarkerTag)
 	o := rep.Ops
 	fmt.Fprintf(&b, "ops:        typed %d, sent %d, resent %d, acked %d, rolled back %d\n", o.Typed, o.Sent, o.Resent, o.Acked, o.RolledBackEdits)
 	fmt.Fprintf(&b, "throughput: %.1f acked ops/s, %.1f typed edits/s (measured phase)\n", o.AckedPerSecond, o.TypedPerSecond)
@@ -202,6 +204,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "memory:     RSS %s baseline, %s with %d editors + %d viewers connected (%s RSS, %s Go heap+stack per connection); peak %s\n",
 		mib(float64(m.BaselineRSSBytes)), mib(float64(m.ConnectedRSSBytes)), m.EditorsConnected, m.ViewersConnected,
 		kib(m.PerConnectionRSSBytes), kib(m.PerConnectionHeapBytes), mib(float64(m.PeakRSSBytes)))
+	fmt.Fprintf(&b, "tester CPU: %.1f s user + %.1f s system over %.1f s\n", m.CPUUserS, m.CPUSysS, rep.Phases.TotalS)
 	ch := rep.Verdict.Checks
 	fmt.Fprintf(&b, "checks:     %d editor copies, %d viewer copies, %d acked ops (%d edits) against %d op-log entries\n",
 		ch.EditorsCompared, ch.ViewersCompared, ch.AckedOps, ch.AckedMarkers, ch.OpLogOps)

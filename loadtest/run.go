@@ -41,7 +41,8 @@ func (p Phase) String() string {
 
 type docInfo struct {
 	id      string
-	created bool // by this run (else reused)
+	created bool        // by this run (else reused)
+	chain   viewerChain // the viewers' shared copies
 }
 
 // testHooks let tests break things on purpose.

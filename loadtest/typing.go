@@ -371,6 +371,7 @@ func (e *editor) typeLocked() {
 	marker := markerText(e.r.tag, e.idx, e.nextMarker)
 	var text string
 	if e.r.rich {
+		_ = e.syncMirrorLocked() // on failure it has rebuilt the mirror from the copy
 		text = e.text
 	} else {
 		text = e.snap.(string)

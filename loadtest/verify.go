@@ -312,7 +312,8 @@ func (r *Runner) verifyDoc(ctx context.Context, d *docInfo, editors []*editor, v
 			}
 		}
 		if r.rich && e.haveCopy {
-			if plain, err := r.plainOf(e.snap); err != nil || plain != e.text {
+			mirrorErr := e.syncMirrorLocked()
+			if plain, err := r.plainOf(e.snap); mirrorErr != nil || err != nil || plain != e.text {
 				c.MirrorMismatches++
 				p.add("tester-mirror", "document %s: editor %d's plain-text mirror differs from its copy (tester bug)", d.id, e.idx)
 			}

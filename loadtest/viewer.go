@@ -13,12 +13,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/tandemhq/tandem/ot"
 )
 
 // viewer is one simulated read-only viewer: an SSE client that keeps its
 // own copy of the document from the snapshot and op events, and
-// reconnects with Last-Event-ID.
+// reconnects with Last-Event-ID; or, with ViewerTransport "ws", a
+// WebSocket client that subscribes to the document and never writes
+// (viewer_ws.go).
 type viewer struct {
 	r   *Runner
 	idx int
@@ -29,12 +33,17 @@ type viewer struct {
 	have    bool
 	version int64
 	snap    ot.Snapshot
+	node    *snapNode          // snap, shared with the viewers that hold the same copy
 	cancel  context.CancelFunc // of the current stream
 	closed  bool
 	// failed says why the viewer gave up: an op event that did not apply
 	// to its copy. Its copy is kept as it was, for the verdict.
 	failed string
 	ready  bool // owned by run: has streamed at least once
+	// The WebSocket transport's connection state (viewer_ws.go).
+	conn       *websocket.Conn
+	subscribed bool // subscribe answered on conn
+	fetching   bool // an f request is outstanding on conn
 }
 
 // errDiverged ends a viewer whose copy no longer fits the stream.
@@ -47,6 +56,10 @@ const streamIdle = 30 * time.Second
 var errGap = errors.New("op event from a future version")
 
 func (v *viewer) run(ctx context.Context) {
+	if v.r.cfg.ViewerTransport == ViewerWS {
+		v.runWS(ctx)
+		return
+	}
 	for attempt := 0; ; attempt++ {
 		if ctx.Err() != nil || v.isClosed() {
 			return
@@ -86,6 +99,9 @@ func (v *viewer) close() {
 	v.closed = true
 	if v.cancel != nil {
 		v.cancel()
+	}
+	if v.conn != nil {
+		v.conn.Close()
 	}
 }
 
@@ -202,11 +218,12 @@ func (v *viewer) dispatch(event string, data []byte) error {
 			return fmt.Errorf("snapshot event: %w", err)
 		}
 		v.mu.Lock()
-		v.snap, v.version, v.have = snap, s.V, true
+		v.node = v.doc.chain.join(v.r.typ, s.V, snap)
+		v.snap, v.version, v.have = v.node.snap, s.V, true
 		v.mu.Unlock()
 	case "op":
 		var o sseOp
-		if err := json.Unmarshal(data, &o); err != nil {
+		if err := decodeOpEvent(data, &o); err != nil {
 			return fmt.Errorf("op event: %w", err)
 		}
 		return v.applyOp(&o)
@@ -230,20 +247,23 @@ func (v *viewer) applyOp(o *sseOp) error {
 	case o.Op == nil:
 		return fmt.Errorf("op event v%d without op (create or del)", o.V)
 	}
+	return v.applyLocked(o, "SSE_OP_FAILED")
+}
+
+// applyLocked applies the op at our version to the copy and records its
+// fan-out latency; failedKind names the client error if it does not apply.
+func (v *viewer) applyLocked(o *sseOp, failedKind string) error {
 	if h := v.r.hooks.viewerOp; h != nil && h(v, o) {
 		v.version++ // the test hook dropped it: a viewer that lost an event
 		return nil
 	}
-	op, err := v.r.typ.DecodeOp(o.Op)
+	next, err := v.doc.chain.step(v.r.typ, v.node, v.version, o.Op)
 	if err == nil {
-		var snap ot.Snapshot
-		if snap, err = v.r.typ.Apply(v.snap, op); err == nil {
-			v.snap = snap
-		}
+		v.node, v.snap = next, next.snap
 	}
 	if err != nil {
 		v.failed = fmt.Sprintf("op event v%d does not apply: %v", o.V, err)
-		v.r.st.clientError("SSE_OP_FAILED", fmt.Sprintf("viewer %d: %s", v.idx, v.failed))
+		v.r.st.clientError(failedKind, fmt.Sprintf("viewer %d: %s", v.idx, v.failed))
 		return errDiverged
 	}
 	v.version++

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,6 +42,7 @@ type loadFlags struct {
 	jsonFile   string
 	htmlFile   string
 	noProgress bool
+	cpuProfile string
 }
 
 func parseLoad(args []string, stderr io.Writer) (loadFlags, error) {
@@ -51,9 +53,11 @@ func parseLoad(args []string, stderr io.Writer) (loadFlags, error) {
 		fmt.Fprint(stderr, `Usage: tandem load [flags]
 
 Simulated editors (ShareDB over WebSocket, with the real client's state machine)
-and viewers (Server-Sent Events) load a running Tandem server; then every copy is
-compared with the server's snapshot and every acknowledged op is looked up in the
-text and the op log. Exit status 0 only when that verdict is OK.
+and viewers (Server-Sent Events, or subscribed WebSockets with --viewer-transport
+ws) load a running Tandem server; then every copy is compared with the server's
+snapshot and every acknowledged op is looked up in the text and the op log. Exit
+status 0 only when that verdict is OK. (A ShareDB server works too if it serves
+GET /api/v1/docs/{c}/{id} and /ops as bench/server.js does; use --viewer-transport ws.)
 
 Phases: setup (create or reuse documents load/load-<seed>-<n>), ramp (connect;
 editors type as soon as they have their document), measured (--duration), quiet
@@ -67,7 +71,8 @@ Flags:
 	}
 	fs.Var(&f.urls, "url", "server base URL, e.g. http://127.0.0.1:8080 (repeatable or comma-separated; editors and viewers are spread over them; default http://127.0.0.1:8080)")
 	fs.IntVar(&f.cfg.Editors, "editors", 10, "simulated editors (one WebSocket each)")
-	fs.IntVar(&f.cfg.Viewers, "viewers", 2, "simulated viewers (one SSE stream each)")
+	fs.IntVar(&f.cfg.Viewers, "viewers", 2, "simulated viewers (one SSE stream each, or one WebSocket with --viewer-transport ws)")
+	fs.StringVar(&f.cfg.ViewerTransport, "viewer-transport", "sse", "how viewers follow their document: sse (the event stream) or ws (a subscribed ShareDB WebSocket client that never writes, for servers without SSE such as ShareDB)")
 	fs.IntVar(&f.cfg.Docs, "docs", 1, "documents; editors and viewers are spread over them")
 	fs.Float64Var(&f.cfg.Rate, "rate", 2, "edits per second per editor, typed in bursts with pauses; 0 = next edit right after the ack")
 	fs.DurationVar(&f.cfg.Duration, "duration", 30*time.Second, "length of the measured phase (after the ramp)")
@@ -80,6 +85,7 @@ Flags:
 	fs.StringVar(&f.cfg.Token, "token", tokenDefault, "JWT for servers run with --auth-secret; must grant the editor role on collection load (env TANDEM_LOAD_TOKEN)")
 	fs.BoolVar(&f.cfg.Idle, "idle", false, "editors connect and subscribe but never type (memory per connection)")
 	fs.BoolVar(&f.noProgress, "no-progress", false, "no live progress display")
+	fs.StringVar(&f.cpuProfile, "cpu-profile", "", "write a CPU profile of the tester itself (pprof) over the whole run to this file")
 	fs.DurationVar(&f.cfg.QuietTimeout, "quiet-timeout", 30*time.Second, "longest wait for everyone to catch up after the measured phase")
 	fs.StringVar(&f.cfg.Collection, "collection", "load", "collection of the documents")
 	fs.IntVar(&f.cfg.DialConcurrency, "dial-concurrency", 64, "connection attempts in progress at once")
@@ -130,6 +136,17 @@ func runLoad(args []string) error {
 		}
 	}()
 
+	if f.cpuProfile != "" {
+		fh, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer fh.Close()
+		if err := pprof.StartCPUProfile(fh); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	stopDisplay := func() {}
 	if !f.noProgress {
 		if isTerminal(os.Stdout) {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"os/signal"
@@ -55,6 +57,7 @@ type serveConfig struct {
 	shutdownTimeout time.Duration
 	redisURL        string
 	redisPrefix     string
+	pprofAddr       string
 }
 
 func parseServe(args []string) (serveConfig, error) {
@@ -85,6 +88,7 @@ func parseServe(args []string) (serveConfig, error) {
 	f.Duration(&c.shutdownTimeout, "shutdown-timeout", "TANDEM_SHUTDOWN_TIMEOUT", 10*time.Second, "how long SIGTERM waits for in-flight commits")
 	f.String(&c.redisURL, "redis-url", "TANDEM_REDIS_URL", "", "Redis for pub/sub between instances (redis://[user:password@]host:port/db); empty uses the in-process broker (one instance)")
 	f.String(&c.redisPrefix, "redis-prefix", "TANDEM_REDIS_PREFIX", "", "prefix of Redis channel names, as sharedb-redis-pubsub's prefix option (\"<prefix> <channel>\")")
+	f.String(&c.pprofAddr, "pprof-addr", "TANDEM_PPROF_ADDR", "", "serve Go's pprof profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060; empty: off")
 	if f.err != nil {
 		return c, f.err
 	}
@@ -219,6 +223,14 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
+	if c.pprofAddr != "" {
+		pln, err := listenPprof(c.pprofAddr)
+		if err != nil {
+			return err
+		}
+		defer pln.Close()
+		log.Info("pprof serving", "addr", pln.Addr().String())
+	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
@@ -246,4 +258,28 @@ func runServe(args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// listenPprof serves net/http/pprof's handlers on addr, which must be a
+// loopback address: profiles show the process's internals.
+func listenPprof(addr string) (net.Listener, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("--pprof-addr %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("--pprof-addr %q: want a loopback address such as 127.0.0.1:6060", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--pprof-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	go (&http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}).Serve(ln)
+	return ln, nil
 }
