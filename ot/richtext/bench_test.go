@@ -229,3 +229,28 @@ func fnv(units []uint16) uint32 {
 	}
 	return h
 }
+
+// BenchmarkApplyEncode is what the server does per commit: apply an edit
+// and encode the new snapshot for the store. Untouched chunks reuse their
+// cached encoding.
+func BenchmarkApplyEncode(b *testing.B) {
+	for _, c := range getBenchCases(b) {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			if _, err := typ.EncodeSnapshot(c.doc); err != nil { // warm the cache, as a live session's is
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				out, err := typ.Apply(c.doc, c.edit)
+				if err != nil {
+					b.Fatal(err)
+				}
+				enc, err := typ.EncodeSnapshot(out)
+				if err != nil {
+					b.Fatal(err)
+				}
+				sink = enc
+			}
+		})
+	}
+}

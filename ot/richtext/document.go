@@ -1,5 +1,7 @@
 package richtext
 
+import "sync/atomic"
+
 // chunkOps is the number of ops a Document chunk is cut to. A chunk holds
 // at most 2*chunkOps ops.
 const chunkOps = 256
@@ -9,14 +11,35 @@ const chunkOps = 256
 type chunk struct {
 	ops []op
 	n   int // UTF-16 length
+	// enc caches the chunk's JSON (its ops, comma-separated), made on
+	// first use. Chunks an edit does not touch are shared between
+	// versions of a document, so encoding a new version only encodes the
+	// chunks the edit rebuilt: the server encodes the snapshot on every
+	// commit.
+	enc *chunkEnc
 }
+
+type chunkEnc struct{ b atomic.Pointer[[]byte] }
 
 func makeChunk(ops []op) chunk {
 	n := 0
 	for i := range ops {
 		n = addLen(n, ops[i].n)
 	}
-	return chunk{ops: ops[:len(ops):len(ops)], n: n}
+	return chunk{ops: ops[:len(ops):len(ops)], n: n, enc: &chunkEnc{}}
+}
+
+// encoded returns the chunk's ops as JSON array elements, without brackets.
+func (c chunk) encoded() []byte {
+	if c.enc == nil {
+		return appendElems(nil, c.ops, false)
+	}
+	if b := c.enc.b.Load(); b != nil {
+		return *b
+	}
+	b := appendElems(make([]byte, 0, encodedSize(c.ops)), c.ops, false)
+	c.enc.b.Store(&b)
+	return b
 }
 
 // Document is a decoded rich-text snapshot: a Delta holding only inserts.

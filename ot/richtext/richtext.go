@@ -182,14 +182,22 @@ func (Type) EncodeSnapshot(s ot.Snapshot) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	size := 8
-	for _, c := range d.chunks {
-		size += encodedSize(c.ops)
+	encs := make([][]byte, len(d.chunks))
+	size := 10 + len(d.chunks)
+	for i, c := range d.chunks {
+		encs[i] = c.encoded()
+		size += len(encs[i])
 	}
 	b := make([]byte, 0, size)
 	b = append(b, `{"ops":[`...)
-	for i, c := range d.chunks {
-		b = appendElems(b, c.ops, i > 0)
+	for _, e := range encs {
+		if len(e) == 0 {
+			continue
+		}
+		if len(b) > len(`{"ops":[`) {
+			b = append(b, ',')
+		}
+		b = append(b, e...)
 	}
 	return append(b, ']', '}'), nil
 }

@@ -1,7 +1,9 @@
 package richtext
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"errors"
 	"math/rand/v2"
 	"strings"
@@ -485,6 +487,41 @@ func TestApplyLarge(t *testing.T) {
 			if w, g := string(appendOps(nil, want)), string(appendOps(nil, got.(Document).flat())); w != g {
 				t.Fatalf("apply %s differs from compose", o)
 			}
+		}
+	}
+}
+
+// TestEncodeSnapshotReusesChunks: the cached chunk encodings give the
+// same bytes as encoding the whole document afresh, across many edits of a
+// large document (where chunks are shared between versions).
+func TestEncodeSnapshotReusesChunks(t *testing.T) {
+	var ty Type
+	var ops []string
+	for i := 0; i < 3000; i++ {
+		attr := ""
+		if i%3 == 0 {
+			attr = `,"attributes":{"bold":true}`
+		}
+		ops = append(ops, fmt.Sprintf(`{"insert":"line %d é ✓\n"%s}`, i, attr))
+	}
+	doc, err := ty.DecodeSnapshot(json.RawMessage("[" + strings.Join(ops, ",") + "]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 200; i++ {
+		pos := 1 + (i*7919)%20000
+		op, err := ty.DecodeOp(json.RawMessage(fmt.Sprintf(`[{"retain":%d},{"insert":"x%d","attributes":{"italic":true}},{"delete":2}]`, pos, i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if doc, err = ty.Apply(doc, op); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := ty.EncodeSnapshot(doc)
+		d := doc.(Document)
+		want := append(append([]byte(`{"ops":[`), appendElems(nil, d.flat(), false)...), ']', '}')
+		if !bytes.Equal(got, want) {
+			t.Fatalf("edit %d: cached encoding differs from a fresh one", i)
 		}
 	}
 }
