@@ -91,6 +91,8 @@ type Server struct {
 	log      *slog.Logger
 	upgrader *websocket.Upgrader
 	stopping atomic.Bool
+	stopPing chan struct{}
+	stopOnce sync.Once
 	met      serverMetrics
 
 	mu        sync.Mutex // guards conns, httpConns and perIP
@@ -108,6 +110,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, conns: make(map[*wsConn]struct{}), httpConns: make(map[string]*httpConn), perIP: make(map[string]int)}
 	s.met = newServerMetrics(cfg.Registry)
+	s.stopPing = make(chan struct{})
 	s.upgrader = &websocket.Upgrader{
 		// Small buffers and a pooled write buffer: an idle editor should
 		// cost a few kilobytes. Larger messages still pass (gorilla
@@ -133,6 +136,7 @@ func New(cfg Config) (*Server, error) {
 	// docs: with the default, a blocked read outlives Close by seconds).
 	s.app.Server().KeepHijackedConns = true
 	s.routes()
+	go s.pingAll()
 	return s, nil
 }
 
@@ -278,17 +282,16 @@ func (s *Server) authorizeToken(c *fiber.Ctx, st *wsState) error {
 	return nil
 }
 
-func (s *Server) serveWS(ws *websocket.Conn, state any) {
+func (s *Server) serveWS(ws *websocket.Conn, bc *batchConn, state any) {
 	st := state.(*wsState)
 	defer s.releaseIP(st.remote)
 	if ws == nil {
 		return // the handshake failed after prepare
 	}
-	conn := newWSConn(ws, s.cfg.SendQueueBytes, s.cfg.PingInterval)
+	conn := newWSConn(ws, bc, s.cfg.SendQueueBytes)
 	if !s.track(conn) {
 		conn.Close("server shutting down")
-		conn.flushAndClose()
-		ws.Close()
+		<-conn.finished
 		return
 	}
 	defer s.untrack(conn)
@@ -304,12 +307,38 @@ func (s *Server) serveWS(ws *websocket.Conn, state any) {
 		}
 	}
 	agent := s.cfg.Manager.NewAgent(conn, cfg)
-	s.wg.Add(1)
-	go func() { defer s.wg.Done(); conn.writeLoop() }()
 	agent.Start()
-	conn.readLoop(agent, s.cfg.MaxMessageBytes)
+	conn.readLoop(agent, s.cfg.MaxMessageBytes, s.cfg.PingInterval)
 	agent.Close()
+	select {
+	case <-conn.finished:
+	case <-time.After(3 * time.Second):
+	}
 	s.log.Debug("connection closed", "remote", st.remote, "reason", conn.closeReason())
+}
+
+// pingAll pings every WebSocket each PingInterval: one goroutine for all
+// connections instead of a timer each.
+func (s *Server) pingAll() {
+	t := time.NewTicker(s.cfg.PingInterval)
+	defer t.Stop()
+	var conns []*wsConn
+	for {
+		select {
+		case <-s.stopPing:
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		conns = conns[:0]
+		for c := range s.conns {
+			conns = append(conns, c)
+		}
+		s.mu.Unlock()
+		for _, c := range conns {
+			c.ping()
+		}
+	}
 }
 
 func (s *Server) track(c *wsConn) bool {
@@ -343,6 +372,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.stopping.Store(true)
 	s.mu.Unlock()
+	s.stopOnce.Do(func() { close(s.stopPing) })
 	errApp := s.app.ShutdownWithContext(ctx)
 	errMgr := s.cfg.Manager.Close(ctx)
 	s.mu.Lock()

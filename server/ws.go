@@ -55,7 +55,7 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // gorillaHandler hands an upgrade request to gorilla/websocket. prepare
 // runs in the Fiber handler (it may refuse the request with an HTTP error);
 // serve runs on the hijacked connection's goroutine.
-func gorillaHandler(up *websocket.Upgrader, prepare func(c *fiber.Ctx) (any, error), serve func(ws *websocket.Conn, state any)) fiber.Handler {
+func gorillaHandler(up *websocket.Upgrader, prepare func(c *fiber.Ctx) (any, error), serve func(ws *websocket.Conn, bc *batchConn, state any)) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		u, err := url.ParseRequestURI(string(c.Request().RequestURI()))
 		if err != nil {
@@ -76,38 +76,96 @@ func gorillaHandler(up *websocket.Upgrader, prepare func(c *fiber.Ctx) (any, err
 		}
 		c.Context().HijackSetNoResponse(true)
 		c.Context().Hijack(func(conn net.Conn) {
-			ws, err := up.Upgrade(&hijackWriter{conn: conn, h: http.Header{}}, r, nil)
-			if err != nil {
-				conn.Close()
-				ws = nil
+			// Serve on the raw socket in a goroutine of our own and let
+			// fasthttp's handler return, so it frees its request context
+			// and read buffer at once instead of holding them for the
+			// connection's life (about 6 KiB each). Nothing can be lost in
+			// fasthttp's buffer: a WebSocket client sends nothing before
+			// the 101 (RFC 6455 4.1), and the upgrade has not happened yet.
+			if u, ok := conn.(interface{ UnsafeConn() net.Conn }); ok {
+				conn = u.UnsafeConn()
 			}
-			serve(ws, state) // serve releases what prepare took, even on failure
+			go func() {
+				bc := &batchConn{Conn: conn}
+				ws, err := up.Upgrade(&hijackWriter{conn: bc, h: http.Header{}}, r, nil)
+				if err != nil {
+					conn.Close()
+					ws = nil
+				}
+				serve(ws, bc, state) // serve releases what prepare took, even on failure
+			}()
 		})
 		return nil
 	}
 }
 
-// wsConn is one client WebSocket: the reader is the hijack goroutine, the
-// writer drains a bounded queue. It implements sessions.Transport. The
-// queue is a slice that grows with what is waiting and shrinks back, so an
-// idle connection holds no buffer.
-type wsConn struct {
-	ws       *websocket.Conn
-	maxBytes int
-
-	mu     sync.Mutex // guards queue and queued
-	queue  [][]byte
-	queued int           // bytes in queue
-	wake   chan struct{} // one pending signal for the writer
-
-	done   chan struct{}
-	once   sync.Once
-	reason atomic.Value // string
-	ping   time.Duration
+// batchConn lets the writer put several frames into one system call: while
+// batching, writes are collected and sent by flush. Other writes (the
+// reader answering a close or ping through gorilla) go straight out.
+type batchConn struct {
+	net.Conn
+	mu       sync.Mutex // guards buf and batching
+	buf      []byte
+	batching bool
 }
 
-func newWSConn(ws *websocket.Conn, maxBytes int64, ping time.Duration) *wsConn {
-	return &wsConn{ws: ws, maxBytes: int(maxBytes), wake: make(chan struct{}, 1), done: make(chan struct{}), ping: ping}
+func (b *batchConn) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.batching {
+		b.buf = append(b.buf, p...)
+		return len(p), nil
+	}
+	return b.Conn.Write(p)
+}
+
+func (b *batchConn) startBatch() {
+	b.mu.Lock()
+	b.batching = true
+	b.mu.Unlock()
+}
+
+// flush ends a batch and writes what it collected.
+func (b *batchConn) flush() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.batching = false
+	if len(b.buf) == 0 {
+		return nil
+	}
+	_, err := b.Conn.Write(b.buf)
+	if cap(b.buf) > 64<<10 {
+		b.buf = nil // let a burst's buffer go
+	} else {
+		b.buf = b.buf[:0]
+	}
+	return err
+}
+
+// wsConn is one client WebSocket. It implements sessions.Transport. The
+// reader is the connection's goroutine; writing happens on a goroutine
+// started when something is queued and gone when the queue is empty, so
+// an idle connection holds one goroutine and no buffers. The queue is a
+// slice that grows with what is waiting and shrinks back.
+type wsConn struct {
+	ws       *websocket.Conn
+	bc       *batchConn
+	maxBytes int
+
+	mu      sync.Mutex // guards queue, queued, writing and pingDue
+	queue   [][]byte
+	queued  int  // bytes in queue
+	writing bool // a drain goroutine is running
+	pingDue bool
+
+	done     chan struct{} // closed by Close
+	once     sync.Once
+	reason   atomic.Value  // string
+	finished chan struct{} // closed once the socket is closed
+}
+
+func newWSConn(ws *websocket.Conn, bc *batchConn, maxBytes int64) *wsConn {
+	return &wsConn{ws: ws, bc: bc, maxBytes: int(maxBytes), done: make(chan struct{}), finished: make(chan struct{})}
 }
 
 // Send queues msg. A client that cannot keep up is disconnected rather
@@ -126,33 +184,37 @@ func (c *wsConn) Send(msg []byte) bool {
 	}
 	c.queue = append(c.queue, msg)
 	c.queued += len(msg)
+	c.startWriterLocked()
 	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
 	return true
 }
 
-// takeAll empties the queue.
-func (c *wsConn) takeAll(into [][]byte) [][]byte {
+// ping asks the writer to send a ping (the server's pinger calls it).
+func (c *wsConn) ping() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	into = append(into[:0], c.queue...)
-	clear(c.queue)
-	c.queue = c.queue[:0]
-	if cap(c.queue) > 64 {
-		c.queue = nil // let a burst's backing array go
+	c.pingDue = true
+	c.startWriterLocked()
+	c.mu.Unlock()
+}
+
+// startWriterLocked starts a drain goroutine unless one runs. c.mu held.
+func (c *wsConn) startWriterLocked() {
+	if !c.writing {
+		c.writing = true
+		go c.drain()
 	}
-	c.queued = 0
-	return into
 }
 
 // Close ends the connection; safe from any goroutine, any number of times.
+// The writer sends what is queued (unless the client is slow) and a close
+// frame, then closes the socket.
 func (c *wsConn) Close(reason string) {
 	c.once.Do(func() {
 		c.reason.Store(reason)
 		close(c.done)
+		c.mu.Lock()
+		c.startWriterLocked()
+		c.mu.Unlock()
 	})
 }
 
@@ -163,45 +225,81 @@ func (c *wsConn) closeReason() string {
 	return ""
 }
 
+func (c *wsConn) closed() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
 const writeWait = 10 * time.Second
 
-// writeLoop is the only writer of the socket.
-func (c *wsConn) writeLoop() {
-	ticker := time.NewTicker(c.ping)
-	defer ticker.Stop()
-	defer c.ws.Close() // also unblocks the reader
+// drain is the only writer of the socket while it runs: it writes what is
+// queued in batches (one system call each) and exits when the queue is
+// empty, or closes the connection when Close was called.
+func (c *wsConn) drain() {
 	var batch [][]byte
 	for {
-		select {
-		case <-c.wake:
-			batch = c.takeAll(batch)
-			for i, msg := range batch {
-				_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
-				if err := c.ws.WriteMessage(websocket.TextMessage, msg); err != nil {
-					c.Close("write failed")
-					return
-				}
-				batch[i] = nil
-			}
-			if cap(batch) > 64 {
-				batch = nil
-			}
-		case <-ticker.C:
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
-				c.Close("ping failed")
-				return
-			}
-		case <-c.done:
-			c.flushAndClose()
+		c.mu.Lock()
+		if len(c.queue) == 0 && !c.pingDue && !c.closed() {
+			c.writing = false
+			c.mu.Unlock()
 			return
+		}
+		batch = append(batch[:0], c.queue...)
+		clear(c.queue)
+		c.queue = c.queue[:0]
+		if cap(c.queue) > 64 {
+			c.queue = nil
+		}
+		c.queued = 0
+		ping := c.pingDue
+		c.pingDue = false
+		c.mu.Unlock()
+
+		if c.closed() {
+			c.finish(batch)
+			return
+		}
+		if err := c.writeBatch(batch, ping); err != nil {
+			c.Close("write failed")
+			c.finish(nil)
+			return
+		}
+		clear(batch)
+		if cap(batch) > 64 {
+			batch = nil
 		}
 	}
 }
 
-// flushAndClose writes what is already queued (acks of ops committed just
-// before a shutdown, say), then a close frame with the reason.
-func (c *wsConn) flushAndClose() {
-	deadline := time.Now().Add(time.Second)
+func (c *wsConn) writeBatch(batch [][]byte, ping bool) error {
+	deadline := time.Now().Add(writeWait)
+	_ = c.ws.SetWriteDeadline(deadline)
+	c.bc.startBatch()
+	for _, msg := range batch {
+		if err := c.ws.WriteMessage(websocket.TextMessage, msg); err != nil {
+			c.bc.flush()
+			return err
+		}
+	}
+	if ping {
+		if err := c.ws.WriteControl(websocket.PingMessage, nil, deadline); err != nil {
+			c.bc.flush()
+			return err
+		}
+	}
+	return c.bc.flush()
+}
+
+// finish writes what was still queued (acks of ops committed just before
+// a shutdown, say; not for a slow client), a close frame with the reason,
+// and closes the socket. It runs once, on the last drain.
+func (c *wsConn) finish(pending [][]byte) {
+	defer close(c.finished)
+	defer c.ws.Close() // also unblocks the reader
 	reason := c.closeReason()
 	code := websocket.CloseNormalClosure
 	flush := true
@@ -217,13 +315,23 @@ func (c *wsConn) flushAndClose() {
 		code = websocket.CloseInvalidFramePayloadData
 	case reason == "token expired":
 		code = 4001
+	case reason == "write failed":
+		return
 	}
 	if flush {
-		_ = c.ws.SetWriteDeadline(deadline)
-		for _, msg := range c.takeAll(nil) {
+		c.mu.Lock()
+		pending = append(pending, c.queue...)
+		c.queue = nil
+		c.mu.Unlock()
+		_ = c.ws.SetWriteDeadline(time.Now().Add(time.Second))
+		c.bc.startBatch()
+		for _, msg := range pending {
 			if c.ws.WriteMessage(websocket.TextMessage, msg) != nil {
-				return
+				break
 			}
+		}
+		if c.bc.flush() != nil {
+			return
 		}
 	}
 	if len(reason) > 120 {
@@ -232,10 +340,19 @@ func (c *wsConn) flushAndClose() {
 	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
 }
 
-// readLoop feeds frames to the agent until the connection ends.
-func (c *wsConn) readLoop(agent *sessions.Agent, maxMessage int64) {
+// readLoop reads frames until the connection ends and hands them, in
+// order, to a handler goroutine that runs only while there is something to
+// handle. The reader itself does nothing but read, so the goroutine parked
+// on an idle socket keeps a small stack; the handling (JSON, sessions) runs
+// on a goroutine that is gone when the client is quiet. At most
+// maxPendingFrames wait: a client sending faster than it is handled is
+// slowed down by TCP, never buffered without bound. It returns once the
+// handler is done, so the agent can be closed.
+func (c *wsConn) readLoop(agent *sessions.Agent, maxMessage int64, pingEvery time.Duration) {
+	h := &frameHandler{agent: agent, conn: c, room: make(chan struct{}, 1), idle: make(chan struct{}, 1)}
+	defer h.wait()
 	c.ws.SetReadLimit(maxMessage)
-	wait := c.ping * 5 / 2
+	wait := pingEvery * 5 / 2
 	_ = c.ws.SetReadDeadline(time.Now().Add(wait))
 	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(time.Now().Add(wait)) })
 	for {
@@ -257,9 +374,97 @@ func (c *wsConn) readLoop(agent *sessions.Agent, maxMessage int64) {
 			c.Close("invalid UTF-8")
 			return
 		}
-		if !agent.Handle(data) {
-			c.Close("message is not a JSON object")
+		if !h.push(data) {
 			return
 		}
+	}
+}
+
+const maxPendingFrames = 64
+
+// frameHandler feeds frames to the agent on an on-demand goroutine.
+type frameHandler struct {
+	agent *sessions.Agent
+	conn  *wsConn
+
+	mu      sync.Mutex // guards frames, running and stop
+	frames  [][]byte
+	running bool
+	stop    bool          // the agent refused a frame: read no more
+	room    chan struct{} // signalled when the queue shrinks
+	idle    chan struct{} // signalled when the handler goroutine exits
+}
+
+// push queues a frame, waiting while too many are pending; false means
+// the connection must end.
+func (h *frameHandler) push(frame []byte) bool {
+	for {
+		h.mu.Lock()
+		if h.stop {
+			h.mu.Unlock()
+			return false
+		}
+		if len(h.frames) < maxPendingFrames {
+			h.frames = append(h.frames, frame)
+			if !h.running {
+				h.running = true
+				go h.run()
+			}
+			h.mu.Unlock()
+			return true
+		}
+		h.mu.Unlock()
+		select {
+		case <-h.room:
+		case <-h.conn.done:
+			return false
+		}
+	}
+}
+
+func (h *frameHandler) run() {
+	for {
+		h.mu.Lock()
+		if len(h.frames) == 0 || h.stop {
+			h.running = false
+			h.mu.Unlock()
+			select {
+			case h.idle <- struct{}{}:
+			default:
+			}
+			return
+		}
+		frame := h.frames[0]
+		h.frames[0] = nil
+		h.frames = h.frames[1:]
+		if len(h.frames) == 0 {
+			h.frames = nil
+		}
+		h.mu.Unlock()
+		select {
+		case h.room <- struct{}{}:
+		default:
+		}
+		if !h.agent.Handle(frame) {
+			h.mu.Lock()
+			h.stop = true
+			h.mu.Unlock()
+			h.conn.Close("message is not a JSON object")
+		}
+	}
+}
+
+// wait returns once no handler goroutine runs (pending frames are
+// dropped: the connection is over).
+func (h *frameHandler) wait() {
+	h.mu.Lock()
+	h.stop = true
+	running := h.running
+	h.mu.Unlock()
+	for running {
+		<-h.idle
+		h.mu.Lock()
+		running = h.running
+		h.mu.Unlock()
 	}
 }

@@ -120,7 +120,9 @@ func (s *session) editorFor(src string) (*editor, bool) {
 	if e := s.editors[src]; e != nil {
 		return e, false
 	}
-	e := &editor{id: src, agents: make(map[*Agent]struct{}), presences: make(map[string]*presenceUpdate)}
+	// The maps are made on first write: most editors have one connection
+	// and one presence, and an idle one costs less this way.
+	e := &editor{id: src}
 	s.editors[src] = e
 	return e, true
 }
@@ -131,6 +133,9 @@ func (s *session) addLocalEditor(a *Agent) {
 		return
 	}
 	e, joined := s.editorFor(a.Src())
+	if e.agents == nil {
+		e.agents = make(map[*Agent]struct{}, 1)
+	}
 	e.agents[a] = struct{}{}
 	e.user = a.User()
 	e.inst = ""
@@ -281,6 +286,9 @@ func (s *session) onPresence(msg []byte) {
 			if s.transformPresenceFrom(u) != nil {
 				return
 			}
+		}
+		if e.presences == nil {
+			e.presences = make(map[string]*presenceUpdate, 1)
 		}
 		e.presences[m.ID] = u
 		e.cursor = u.p
