@@ -33,6 +33,9 @@ if [ -x scripts/interop-cluster.sh ]; then
   scripts/interop-cluster.sh
 fi
 
+step "chaos suite: kill -9, Redis restart, MongoDB outage, clients that stop reading (docs/reliability.md)"
+scripts/chaos.sh
+
 if [ -x frontend/e2e/run.sh ]; then
   step "browser tests in Chromium"
   frontend/e2e/run.sh

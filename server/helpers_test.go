@@ -36,6 +36,7 @@ type testOpts struct {
 	types     *ot.Registry
 	secret    string
 	sendQueue int64
+	ping      time.Duration
 	agent     sessions.AgentConfig
 	sessCfg   func(*sessions.Config)
 }
@@ -65,7 +66,7 @@ func startServer(t *testing.T, o testOpts) *testServer {
 		t.Fatal(err)
 	}
 	srv, err := New(Config{Manager: mgr, Store: o.store, Logger: log, AuthSecret: []byte(o.secret),
-		SendQueueBytes: o.sendQueue, Agent: o.agent})
+		SendQueueBytes: o.sendQueue, Agent: o.agent, PingInterval: o.ping})
 	if err != nil {
 		t.Fatal(err)
 	}

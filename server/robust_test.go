@@ -322,3 +322,48 @@ func TestUnusedDocumentsRetire(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A peer that answers no ping is closed with 1001 "ping timeout" after 2.5
+// ping intervals; one that answers stays. The close frame names the reason
+// and nothing else (no socket addresses).
+func TestPingTimeoutClosesSilentPeers(t *testing.T) {
+	const interval = 100 * time.Millisecond
+	ts := startServer(t, testOpts{ping: interval})
+	dial := func(answerPings bool) (*websocket.Conn, chan error) {
+		c, _, err := websocket.DefaultDialer.Dial("ws://"+ts.addr+"/ws", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if !answerPings {
+			c.SetPingHandler(func(string) error { return nil })
+		}
+		ended := make(chan error, 1)
+		go func() {
+			for {
+				if _, _, err := c.ReadMessage(); err != nil {
+					ended <- err
+					return
+				}
+			}
+		}()
+		return c, ended
+	}
+	_, silentEnded := dial(false)
+	_, aliveEnded := dial(true)
+
+	select {
+	case err := <-silentEnded:
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway || ce.Text != "ping timeout" {
+			t.Fatalf("silent peer: want close 1001 \"ping timeout\", got %v", err)
+		}
+	case <-time.After(40 * interval):
+		t.Fatal("a peer that answers no ping is still connected after 40 ping intervals")
+	}
+	select {
+	case err := <-aliveEnded:
+		t.Fatalf("a peer that answers pings was closed: %v", err)
+	case <-time.After(10 * interval):
+	}
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -315,6 +316,9 @@ func (c *wsConn) finish(pending [][]byte) {
 		code = websocket.CloseInvalidFramePayloadData
 	case reason == "token expired":
 		code = 4001
+	case reason == "ping timeout":
+		// The peer answered no ping: it is gone or not reading.
+		code = websocket.CloseGoingAway
 	case reason == "write failed":
 		return
 	}
@@ -358,11 +362,7 @@ func (c *wsConn) readLoop(agent *sessions.Agent, maxMessage int64, pingEvery tim
 	for {
 		typ, data, err := c.ws.ReadMessage()
 		if err != nil {
-			if websocket.IsCloseError(err, websocket.CloseMessageTooBig) || err == websocket.ErrReadLimit {
-				c.Close("message too large")
-			} else {
-				c.Close("read: " + err.Error())
-			}
+			c.Close(readEndReason(err))
 			return
 		}
 		_ = c.ws.SetReadDeadline(time.Now().Add(wait))
@@ -378,6 +378,23 @@ func (c *wsConn) readLoop(agent *sessions.Agent, maxMessage int64, pingEvery tim
 			return
 		}
 	}
+}
+
+// readEndReason names why reading ended, for the close frame and the log.
+// It never carries the error text itself: that holds socket addresses,
+// which are not the peer's business.
+func readEndReason(err error) string {
+	var netErr net.Error
+	var closeErr *websocket.CloseError
+	switch {
+	case errors.Is(err, websocket.ErrReadLimit), websocket.IsCloseError(err, websocket.CloseMessageTooBig):
+		return "message too large"
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return "ping timeout"
+	case errors.As(err, &closeErr):
+		return fmt.Sprintf("closed by the client (%d)", closeErr.Code)
+	}
+	return "connection lost"
 }
 
 const maxPendingFrames = 64

@@ -1,0 +1,278 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// loadReport is the part of `tandem load --json` the chaos run reads (see
+// docs/bench/load.md for the whole).
+type loadReport struct {
+	StartedAt time.Time `json:"started_at"`
+	Config    struct {
+		URLs       []string `json:"urls"`
+		Collection string   `json:"collection"`
+		Seed       uint64   `json:"seed"`
+		MarkerTag  string   `json:"marker_tag"`
+	} `json:"config"`
+	Phases struct {
+		SetupS   float64 `json:"setup_s"`
+		RampS    float64 `json:"ramp_s"`
+		MeasureS float64 `json:"measure_s"`
+		QuietS   float64 `json:"quiet_s"`
+		VerifyS  float64 `json:"verify_s"`
+		TotalS   float64 `json:"total_s"`
+	} `json:"phases"`
+	Ops struct {
+		Typed          uint64  `json:"typed"`
+		Sent           uint64  `json:"sent"`
+		Resent         uint64  `json:"resent"`
+		Acked          uint64  `json:"acked"`
+		RolledBack     uint64  `json:"rolled_back_edits"`
+		MeasuredAcked  uint64  `json:"measured_acked"`
+		AckedPerSecond float64 `json:"acked_per_second"`
+	} `json:"ops"`
+	Latency struct {
+		Ack          latency `json:"ack"`
+		FanoutEditor latency `json:"fanout_editor"`
+		FanoutViewer latency `json:"fanout_viewer"`
+	} `json:"latency"`
+	Errors       map[string]uint64 `json:"errors"`
+	ClientErrors map[string]uint64 `json:"client_errors"`
+	Events       map[string]uint64 `json:"events"`
+	ErrorSamples map[string]string `json:"error_samples"`
+	Reconnects   struct {
+		Editors uint64 `json:"editors"`
+		Viewers uint64 `json:"viewers"`
+	} `json:"reconnects"`
+	Docs []struct {
+		ID       string `json:"id"`
+		Version  int64  `json:"version"`
+		OpLogOps int    `json:"op_log_ops"`
+	} `json:"docs"`
+	Timeline []struct {
+		T       int    `json:"t"`
+		Acked   uint64 `json:"acked"`
+		Errors  uint64 `json:"errors"`
+		Editors int64  `json:"editors"`
+		Viewers int64  `json:"viewers"`
+	} `json:"timeline"`
+	Verdict struct {
+		OK       bool     `json:"ok"`
+		Reasons  []string `json:"reasons"`
+		Warnings []string `json:"warnings"`
+		Checks   struct {
+			EditorsCompared   int `json:"editors_compared"`
+			EditorsDiffering  int `json:"editors_differing"`
+			EditorsUnsettled  int `json:"editors_unsettled"`
+			ViewersCompared   int `json:"viewers_compared"`
+			ViewersDiffering  int `json:"viewers_differing"`
+			AckedOps          int `json:"acked_ops"`
+			MarkersMissing    int `json:"markers_missing"`
+			MarkersDuplicated int `json:"markers_duplicated"`
+			OpLogOps          int `json:"op_log_ops"`
+			OpLogMissing      int `json:"op_log_missing"`
+			OpLogDuplicated   int `json:"op_log_duplicated"`
+			OpLogGaps         int `json:"op_log_gaps"`
+		} `json:"checks"`
+	} `json:"verdict"`
+}
+
+type latency struct {
+	Count uint64  `json:"count"`
+	P50   float64 `json:"p50_ms"`
+	P90   float64 `json:"p90_ms"`
+	P99   float64 `json:"p99_ms"`
+	Max   float64 `json:"max_ms"`
+}
+
+// loadRun is one `tandem load` process.
+type loadRun struct {
+	name     string
+	args     []string
+	jsonPath string
+	logPath  string
+	started  time.Time
+	done     chan struct{}
+	exitCode int
+	err      error
+	report   *loadReport
+	pid      int
+}
+
+// loadArgs are the flags of one run: editors and viewers spread over the
+// three instances, a few documents in the scenario's own collection.
+func loadArgs(o options, cl *cluster, collection string, seed uint64, duration time.Duration, jsonPath string) []string {
+	args := []string{"load"}
+	for _, u := range cl.urls() {
+		args = append(args, "--url", u)
+	}
+	return append(args,
+		"--editors", strconv.Itoa(o.editors), "--viewers", strconv.Itoa(o.viewers), "--docs", strconv.Itoa(o.docs),
+		"--rate", strconv.FormatFloat(o.rate, 'f', -1, 64), "--duration", duration.String(), "--ramp", o.ramp.String(),
+		"--quiet-timeout", "30s", "--collection", collection, "--seed", strconv.FormatUint(seed, 10),
+		"--no-progress", "--json", jsonPath)
+}
+
+// startLoad starts `tandem load`; wait for it with (*loadRun).wait.
+func startLoad(cl *cluster, name string, args []string) (*loadRun, error) {
+	lr := &loadRun{name: name, args: args, logPath: filepath.Join(cl.o.outDir, "load-"+name+".log"), done: make(chan struct{})}
+	for i, a := range args {
+		if a == "--json" && i+1 < len(args) {
+			lr.jsonPath = args[i+1]
+		}
+	}
+	logFile, err := os.Create(lr.logPath)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(logFile, "### chaos: tandem %s\n", strings.Join(args, " "))
+	cmd := exec.Command(cl.bin, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.Dir = cl.o.outDir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	lr.started = time.Now()
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, err
+	}
+	logFile.Close()
+	lr.pid = cmd.Process.Pid
+	cl.track(lr.pid, "tandem load "+name)
+	go func() {
+		lr.err = cmd.Wait()
+		lr.exitCode = cmd.ProcessState.ExitCode()
+		cl.untrack(lr.pid)
+		close(lr.done)
+	}()
+	return lr, nil
+}
+
+// wait waits for the run to end (killing it after limit) and reads its
+// report.
+func (lr *loadRun) wait(ctx context.Context, limit time.Duration) error {
+	select {
+	case <-lr.done:
+	case <-ctx.Done():
+		_ = syscall.Kill(-lr.pid, syscall.SIGKILL)
+		<-lr.done
+		return fmt.Errorf("load run %s aborted: %v", lr.name, context.Cause(ctx))
+	case <-time.After(limit):
+		_ = syscall.Kill(-lr.pid, syscall.SIGKILL)
+		<-lr.done
+		return fmt.Errorf("load run %s did not finish within %s (killed; log %s)", lr.name, limit, lr.logPath)
+	}
+	b, err := os.ReadFile(lr.jsonPath)
+	if err != nil {
+		return fmt.Errorf("load run %s exited with status %d and no report (%v); log %s: %s", lr.name, lr.exitCode, err, lr.logPath, tailFile(lr.logPath, 5))
+	}
+	var rep loadReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return fmt.Errorf("load run %s: report %s: %w", lr.name, lr.jsonPath, err)
+	}
+	lr.report = &rep
+	return nil
+}
+
+func (lr *loadRun) finished() bool {
+	select {
+	case <-lr.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func tailFile(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+// loadSummary is what the chaos summary keeps of a load report.
+type loadSummary struct {
+	Command      string            `json:"command"`
+	Report       string            `json:"report"`
+	ExitCode     int               `json:"exit_code"`
+	VerdictOK    bool              `json:"verdict_ok"`
+	Reasons      []string          `json:"reasons,omitempty"`
+	Warnings     []string          `json:"warnings,omitempty"`
+	MeasureS     float64           `json:"measure_s"`
+	QuietS       float64           `json:"quiet_s"`
+	TotalS       float64           `json:"total_s"`
+	Typed        uint64            `json:"typed"`
+	Sent         uint64            `json:"sent"`
+	Resent       uint64            `json:"resent"`
+	Acked        uint64            `json:"acked"`
+	RolledBack   uint64            `json:"rolled_back_edits"`
+	AckedPerSec  float64           `json:"acked_per_second"`
+	Ack          latency           `json:"ack"`
+	FanoutEditor latency           `json:"fanout_editor"`
+	FanoutViewer latency           `json:"fanout_viewer"`
+	Errors       map[string]uint64 `json:"errors"`
+	ClientErrors map[string]uint64 `json:"client_errors"`
+	Events       map[string]uint64 `json:"events"`
+	Samples      map[string]string `json:"error_samples,omitempty"`
+	ReconnectsE  uint64            `json:"reconnects_editors"`
+	ReconnectsV  uint64            `json:"reconnects_viewers"`
+	Copies       int               `json:"copies_compared"`
+	AckedOps     int               `json:"acked_ops_checked"`
+	OpLogOps     int               `json:"op_log_ops"`
+	Missing      int               `json:"markers_missing"`
+	Duplicated   int               `json:"markers_duplicated"`
+	OpLogMissing int               `json:"op_log_missing"`
+	OpLogDup     int               `json:"op_log_duplicated"`
+	Unsettled    int               `json:"editors_unsettled"`
+	// StalledSeconds are the seconds of the measured phase (counted from
+	// the start of the run) in which no op was acknowledged.
+	StalledSeconds []int `json:"stalled_seconds,omitempty"`
+}
+
+func summarizeLoad(lr *loadRun, root string) *loadSummary {
+	s := &loadSummary{Command: "tandem " + strings.Join(lr.args, " "), Report: relPath(root, lr.jsonPath), ExitCode: lr.exitCode}
+	r := lr.report
+	if r == nil {
+		return s
+	}
+	c := r.Verdict.Checks
+	s.VerdictOK, s.Reasons, s.Warnings = r.Verdict.OK, r.Verdict.Reasons, r.Verdict.Warnings
+	s.MeasureS, s.QuietS, s.TotalS = r.Phases.MeasureS, r.Phases.QuietS, r.Phases.TotalS
+	s.Typed, s.Sent, s.Resent, s.Acked, s.RolledBack = r.Ops.Typed, r.Ops.Sent, r.Ops.Resent, r.Ops.Acked, r.Ops.RolledBack
+	s.AckedPerSec = r.Ops.AckedPerSecond
+	s.Ack, s.FanoutEditor, s.FanoutViewer = r.Latency.Ack, r.Latency.FanoutEditor, r.Latency.FanoutViewer
+	s.Errors, s.ClientErrors, s.Events, s.Samples = r.Errors, r.ClientErrors, r.Events, r.ErrorSamples
+	s.ReconnectsE, s.ReconnectsV = r.Reconnects.Editors, r.Reconnects.Viewers
+	s.Copies = c.EditorsCompared + c.ViewersCompared
+	s.AckedOps, s.OpLogOps = c.AckedOps, c.OpLogOps
+	s.Missing, s.Duplicated, s.OpLogMissing, s.OpLogDup, s.Unsettled = c.MarkersMissing, c.MarkersDuplicated, c.OpLogMissing, c.OpLogDuplicated, c.EditorsUnsettled
+	from := r.Phases.SetupS + r.Phases.RampS
+	for _, t := range r.Timeline {
+		if float64(t.T) >= from && float64(t.T+1) <= from+r.Phases.MeasureS && t.Acked == 0 {
+			s.StalledSeconds = append(s.StalledSeconds, t.T)
+		}
+	}
+	return s
+}
+
+func relPath(root, p string) string {
+	if r, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return p
+}
