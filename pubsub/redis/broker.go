@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -105,6 +106,12 @@ func New(ctx context.Context, cfg Config) (*Broker, error) {
 	cfg = cfg.withDefaults()
 	opt, err := goredis.ParseURL(cfg.URL)
 	if err != nil {
+		// url.Error repeats the whole URL, password included: keep
+		// only what is wrong with it.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
 		return nil, fmt.Errorf("pubsub/redis: URL: %w", err)
 	}
 	b := &Broker{
