@@ -13,88 +13,12 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tandemhq/tandem/loadtest"
 )
 
-// loadReport is the part of `tandem load --json` the chaos run reads (see
-// docs/bench/load.md for the whole).
-type loadReport struct {
-	StartedAt time.Time `json:"started_at"`
-	Config    struct {
-		URLs       []string `json:"urls"`
-		Collection string   `json:"collection"`
-		Seed       uint64   `json:"seed"`
-		MarkerTag  string   `json:"marker_tag"`
-	} `json:"config"`
-	Phases struct {
-		SetupS   float64 `json:"setup_s"`
-		RampS    float64 `json:"ramp_s"`
-		MeasureS float64 `json:"measure_s"`
-		QuietS   float64 `json:"quiet_s"`
-		VerifyS  float64 `json:"verify_s"`
-		TotalS   float64 `json:"total_s"`
-	} `json:"phases"`
-	Ops struct {
-		Typed          uint64  `json:"typed"`
-		Sent           uint64  `json:"sent"`
-		Resent         uint64  `json:"resent"`
-		Acked          uint64  `json:"acked"`
-		RolledBack     uint64  `json:"rolled_back_edits"`
-		MeasuredAcked  uint64  `json:"measured_acked"`
-		AckedPerSecond float64 `json:"acked_per_second"`
-	} `json:"ops"`
-	Latency struct {
-		Ack          latency `json:"ack"`
-		FanoutEditor latency `json:"fanout_editor"`
-		FanoutViewer latency `json:"fanout_viewer"`
-	} `json:"latency"`
-	Errors       map[string]uint64 `json:"errors"`
-	ClientErrors map[string]uint64 `json:"client_errors"`
-	Events       map[string]uint64 `json:"events"`
-	ErrorSamples map[string]string `json:"error_samples"`
-	Reconnects   struct {
-		Editors uint64 `json:"editors"`
-		Viewers uint64 `json:"viewers"`
-	} `json:"reconnects"`
-	Docs []struct {
-		ID       string `json:"id"`
-		Version  int64  `json:"version"`
-		OpLogOps int    `json:"op_log_ops"`
-	} `json:"docs"`
-	Timeline []struct {
-		T       int    `json:"t"`
-		Acked   uint64 `json:"acked"`
-		Errors  uint64 `json:"errors"`
-		Editors int64  `json:"editors"`
-		Viewers int64  `json:"viewers"`
-	} `json:"timeline"`
-	Verdict struct {
-		OK       bool     `json:"ok"`
-		Reasons  []string `json:"reasons"`
-		Warnings []string `json:"warnings"`
-		Checks   struct {
-			EditorsCompared   int `json:"editors_compared"`
-			EditorsDiffering  int `json:"editors_differing"`
-			EditorsUnsettled  int `json:"editors_unsettled"`
-			ViewersCompared   int `json:"viewers_compared"`
-			ViewersDiffering  int `json:"viewers_differing"`
-			AckedOps          int `json:"acked_ops"`
-			MarkersMissing    int `json:"markers_missing"`
-			MarkersDuplicated int `json:"markers_duplicated"`
-			OpLogOps          int `json:"op_log_ops"`
-			OpLogMissing      int `json:"op_log_missing"`
-			OpLogDuplicated   int `json:"op_log_duplicated"`
-			OpLogGaps         int `json:"op_log_gaps"`
-		} `json:"checks"`
-	} `json:"verdict"`
-}
-
-type latency struct {
-	Count uint64  `json:"count"`
-	P50   float64 `json:"p50_ms"`
-	P90   float64 `json:"p90_ms"`
-	P99   float64 `json:"p99_ms"`
-	Max   float64 `json:"max_ms"`
-}
+// latency is the load tester's latency summary (milliseconds).
+type latency = loadtest.LatencySummary
 
 // loadRun is one `tandem load` process.
 type loadRun struct {
@@ -106,7 +30,7 @@ type loadRun struct {
 	done     chan struct{}
 	exitCode int
 	err      error
-	report   *loadReport
+	report   *loadtest.Report
 	pid      int
 }
 
@@ -176,7 +100,7 @@ func (lr *loadRun) wait(ctx context.Context, limit time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("load run %s exited with status %d and no report (%v); log %s: %s", lr.name, lr.exitCode, err, lr.logPath, tailFile(lr.logPath, 5))
 	}
-	var rep loadReport
+	var rep loadtest.Report
 	if err := json.Unmarshal(b, &rep); err != nil {
 		return fmt.Errorf("load run %s: report %s: %w", lr.name, lr.jsonPath, err)
 	}
@@ -253,7 +177,7 @@ func summarizeLoad(lr *loadRun, root string) *loadSummary {
 	c := r.Verdict.Checks
 	s.VerdictOK, s.Reasons, s.Warnings = r.Verdict.OK, r.Verdict.Reasons, r.Verdict.Warnings
 	s.MeasureS, s.QuietS, s.TotalS = r.Phases.MeasureS, r.Phases.QuietS, r.Phases.TotalS
-	s.Typed, s.Sent, s.Resent, s.Acked, s.RolledBack = r.Ops.Typed, r.Ops.Sent, r.Ops.Resent, r.Ops.Acked, r.Ops.RolledBack
+	s.Typed, s.Sent, s.Resent, s.Acked, s.RolledBack = r.Ops.Typed, r.Ops.Sent, r.Ops.Resent, r.Ops.Acked, r.Ops.RolledBackEdits
 	s.AckedPerSec = r.Ops.AckedPerSecond
 	s.Ack, s.FanoutEditor, s.FanoutViewer = r.Latency.Ack, r.Latency.FanoutEditor, r.Latency.FanoutViewer
 	s.Errors, s.ClientErrors, s.Events, s.Samples = r.Errors, r.ClientErrors, r.Events, r.ErrorSamples

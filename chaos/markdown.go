@@ -113,7 +113,7 @@ func writeMarkdown(path string, s *Summary) error {
 				verdict = "**FAILED**"
 			}
 			acked = fmt.Sprintf("%d (%d)", l.Acked, l.Resent)
-			lat = fmt.Sprintf("%.1f / %.1f / %.0f", l.Ack.P50, l.Ack.P99, l.Ack.Max)
+			lat = fmt.Sprintf("%.1f / %.1f / %.0f", l.Ack.P50MS, l.Ack.P99MS, l.Ack.MaxMS)
 			errs = countsText(l.Errors, l.ClientErrors, l.Events)
 			rec = fmt.Sprintf("%d / %d", l.ReconnectsE, l.ReconnectsV)
 		}
@@ -179,7 +179,7 @@ func writeMarkdown(path string, s *Summary) error {
 				r.Name, strings.Join(read, ", "), okText(b.VerdictOK), b.Acked, latText(b.Ack), latText(b.FanoutEditor), latText(b.FanoutViewer))
 			if l := r.Load; l != nil {
 				w("  Ack p99 **%.1f ms with the clients not reading vs %.1f ms with them reading**; fan-out to editors p99 %.1f vs %.1f ms; ack p50 %.1f vs %.1f ms.\n",
-					l.Ack.P99, b.Ack.P99, l.FanoutEditor.P99, b.FanoutEditor.P99, l.Ack.P50, b.Ack.P50)
+					l.Ack.P99MS, b.Ack.P99MS, l.FanoutEditor.P99MS, b.FanoutEditor.P99MS, l.Ack.P50MS, b.Ack.P50MS)
 			}
 		}
 		for i, sl := range r.Slow {
@@ -319,13 +319,13 @@ func observations(s *Summary) []string {
 			out = append(out, fmt.Sprintf("Redis restart: pub/sub is gone for a moment (each instance logged one \"connection "+
 				"lost; reconnecting\" and reconnected); a session that then sees a version gap reads the missing ops from the "+
 				"store. Clients saw no error and no disconnection (%s); ack p99 %.1f ms, fan-out p99 %.1f ms, max %.0f ms.",
-				countsText(l.Errors, l.ClientErrors, l.Events), l.Ack.P99, l.FanoutEditor.P99, l.FanoutEditor.Max))
+				countsText(l.Errors, l.ClientErrors, l.Events), l.Ack.P99MS, l.FanoutEditor.P99MS, l.FanoutEditor.MaxMS))
 		case "mongo":
 			t := fmt.Sprintf("MongoDB outage: commits wait and retry (for up to 10 s, `CommitRetryFor`) instead of "+
 				"failing, so the outage showed as latency (ack max %.0f ms), not as errors (%s); edits typed meanwhile were "+
 				"composed into each editor's pending op, as sharedb does (%d edits typed, %d ops sent). A longer outage "+
 				"would disconnect the submitters (close 1013) and their clients would resend.",
-				l.Ack.Max, countsText(l.Errors, l.ClientErrors, l.Events), l.Typed, l.Sent)
+				l.Ack.MaxMS, countsText(l.Errors, l.ClientErrors, l.Events), l.Typed, l.Sent)
 			if len(l.StalledSeconds) > 0 && len(r.Readiness) > 0 && r.Readiness[0].FirstNotReadySentS >= 0 {
 				first := r.Readiness[0].FirstNotReadySentS
 				for _, tr := range r.Readiness {
@@ -353,7 +353,7 @@ func observations(s *Summary) []string {
 					"broadcasts did not wait for these: ack p99 %.1f ms with them not reading vs %.1f ms with the same clients "+
 					"reading (fan-out p99 %.1f vs %.1f ms); the two runs are sequential on a shared machine, so tails differ "+
 					"from run to run either way.", strings.Join(parts, "; "), maxSndQ(r.Slow),
-					l.Ack.P99, r.Baseline.Ack.P99, l.FanoutEditor.P99, r.Baseline.FanoutEditor.P99))
+					l.Ack.P99MS, r.Baseline.Ack.P99MS, l.FanoutEditor.P99MS, r.Baseline.FanoutEditor.P99MS))
 			}
 		}
 	}
@@ -434,7 +434,7 @@ func latText(l latency) string {
 	if l.Count == 0 {
 		return "no samples"
 	}
-	return fmt.Sprintf("%.1f / %.1f / %.1f / %.0f (n=%d)", l.P50, l.P90, l.P99, l.Max, l.Count)
+	return fmt.Sprintf("%.1f / %.1f / %.1f / %.0f (n=%d)", l.P50MS, l.P90MS, l.P99MS, l.MaxMS, l.Count)
 }
 
 func mapText(m map[string]uint64) string {

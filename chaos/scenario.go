@@ -345,8 +345,8 @@ func (s *scenario) checkLoad(lr *loadRun) {
 	if r.Ops.Sent != r.Ops.Acked {
 		s.violate("%d ops sent, %d acknowledged", r.Ops.Sent, r.Ops.Acked)
 	}
-	if r.Ops.RolledBack > 0 {
-		s.violate("%d edits were refused and rolled back", r.Ops.RolledBack)
+	if r.Ops.RolledBackEdits > 0 {
+		s.violate("%d edits were refused and rolled back", r.Ops.RolledBackEdits)
 	}
 	for code, n := range r.Errors {
 		if !retryable[code] {
@@ -664,12 +664,12 @@ func (s *scenario) checkSlow() {
 	}
 	// Loose on purpose: a shared 2-core machine moves tails around. A
 	// server that let one socket hold up broadcasting would show seconds.
-	limit := max(5*b.Ack.P99, b.Ack.P99+1000)
-	if l.Ack.P99 > limit {
-		s.violate("ack p99 %.1f ms with the slow clients vs %.1f ms without (limit %.0f ms)", l.Ack.P99, b.Ack.P99, limit)
+	limit := max(5*b.Ack.P99MS, b.Ack.P99MS+1000)
+	if l.Ack.P99MS > limit {
+		s.violate("ack p99 %.1f ms with the slow clients vs %.1f ms without (limit %.0f ms)", l.Ack.P99MS, b.Ack.P99MS, limit)
 	}
-	limit = max(5*b.FanoutEditor.P99, b.FanoutEditor.P99+1000)
-	if l.FanoutEditor.P99 > limit {
-		s.violate("fan-out p99 %.1f ms with the slow clients vs %.1f ms without (limit %.0f ms)", l.FanoutEditor.P99, b.FanoutEditor.P99, limit)
+	limit = max(5*b.FanoutEditor.P99MS, b.FanoutEditor.P99MS+1000)
+	if l.FanoutEditor.P99MS > limit {
+		s.violate("fan-out p99 %.1f ms with the slow clients vs %.1f ms without (limit %.0f ms)", l.FanoutEditor.P99MS, b.FanoutEditor.P99MS, limit)
 	}
 }

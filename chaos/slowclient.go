@@ -171,7 +171,25 @@ func (sc *slowClient) subscribe(coll string, ids []string) error {
 		}
 	}
 	pending := len(ids)
-	for pending > 0 {
+	if pending == 0 {
+		return nil
+	}
+	return sc.readUntil(func(m wireMsg) (bool, error) {
+		if m.A != "s" {
+			return false, nil
+		}
+		if m.Error != nil {
+			return true, fmt.Errorf("subscribe %s: %s %s", m.D, m.Error.Code, m.Error.Message)
+		}
+		pending--
+		return pending == 0, nil
+	})
+}
+
+// readUntil reads messages until done says so (or fails), and fails
+// when the server closes the connection first.
+func (sc *slowClient) readUntil(done func(wireMsg) (bool, error)) error {
+	for {
 		op, p, err := sc.message()
 		if err != nil {
 			return err
@@ -180,14 +198,13 @@ func (sc *slowClient) subscribe(coll string, ids []string) error {
 			return fmt.Errorf("closed by the server: %s", closeText(p))
 		}
 		var m wireMsg
-		if json.Unmarshal(p, &m) == nil && m.A == "s" {
-			if m.Error != nil {
-				return fmt.Errorf("subscribe %s: %s %s", m.D, m.Error.Code, m.Error.Message)
-			}
-			pending--
+		if json.Unmarshal(p, &m) != nil {
+			continue
+		}
+		if ok, err := done(m); ok || err != nil {
+			return err
 		}
 	}
-	return nil
 }
 
 // create creates document id (rich-text, one line of size bytes) and
@@ -201,22 +218,15 @@ func (sc *slowClient) create(coll, id string, size int) error {
 	if err := sc.send(msg); err != nil {
 		return err
 	}
-	for {
-		op, p, err := sc.message()
-		if err != nil {
-			return err
+	return sc.readUntil(func(m wireMsg) (bool, error) {
+		if m.A != "op" || m.D != id || m.Seq != 1 {
+			return false, nil
 		}
-		if op == 0x8 {
-			return fmt.Errorf("closed by the server: %s", closeText(p))
+		if m.Error != nil && m.Error.Code != "ERR_DOC_ALREADY_CREATED" {
+			return true, fmt.Errorf("create %s: %s %s", id, m.Error.Code, m.Error.Message)
 		}
-		var m wireMsg
-		if json.Unmarshal(p, &m) == nil && m.A == "op" && m.D == id && m.Seq == 1 {
-			if m.Error != nil && m.Error.Code != "ERR_DOC_ALREADY_CREATED" {
-				return fmt.Errorf("create %s: %s %s", id, m.Error.Code, m.Error.Message)
-			}
-			return nil
-		}
-	}
+		return true, nil
+	})
 }
 
 func closeText(p []byte) string {
