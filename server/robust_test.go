@@ -327,7 +327,7 @@ func TestUnusedDocumentsRetire(t *testing.T) {
 // ping intervals; one that answers stays. The close frame names the reason
 // and nothing else (no socket addresses).
 func TestPingTimeoutClosesSilentPeers(t *testing.T) {
-	const interval = 100 * time.Millisecond
+	const interval = 200 * time.Millisecond
 	ts := startServer(t, testOpts{ping: interval})
 	dial := func(answerPings bool) (*websocket.Conn, chan error) {
 		c, _, err := websocket.DefaultDialer.Dial("ws://"+ts.addr+"/ws", nil)
