@@ -88,6 +88,9 @@ func TestCloseMechanism(t *testing.T) {
 	}
 }
 
+// TestTCPLookup checks both ways of looking a socket up against a real
+// connection: sock_diag where the kernel offers it (it must then agree
+// with /proc/net/tcp) and /proc/net/tcp, which every Linux has.
 func TestTCPLookup(t *testing.T) {
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
@@ -109,25 +112,62 @@ func TestTCPLookup(t *testing.T) {
 	if _, err := srv.Write([]byte("hello")); err != nil {
 		t.Fatal(err)
 	}
-	var cli tcpEntry
-	for range 100 {
-		var ok bool
-		if cli, ok = tcpLookup(cp, sp); !ok {
-			t.Skip("sock_diag not available")
-		}
-		if cli.rxQueue == 5 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+	lookups := map[string]func(int, int) (tcpEntry, bool, error){"proc": procTCPLookup, "combined": tcpLookup}
+	if _, _, err := sockDiagLookup(cp, sp); err == nil {
+		lookups["sock_diag"] = sockDiagLookup
+	} else {
+		t.Logf("sock_diag not available here (%v): the combined lookup falls back to /proc/net/tcp", err)
 	}
-	if cli.state != tcpEstablished || cli.rxQueue != 5 {
-		t.Fatalf("client end: %+v", cli)
-	}
-	if e, ok := tcpLookup(sp, cp); !ok || e.state != tcpEstablished {
-		t.Fatalf("server end: %+v %v", e, ok)
+	for name, lookup := range lookups {
+		var cli tcpEntry
+		for range 100 {
+			var ok bool
+			if cli, ok, err = lookup(cp, sp); err != nil || !ok {
+				t.Fatalf("%s: client end: found %v, err %v", name, ok, err)
+			}
+			if cli.rxQueue == 5 {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if cli.state != tcpEstablished || cli.rxQueue != 5 {
+			t.Fatalf("%s: client end: %+v", name, cli)
+		}
+		if e, ok, err := lookup(sp, cp); err != nil || !ok || e.state != tcpEstablished {
+			t.Fatalf("%s: server end: %+v %v %v", name, e, ok, err)
+		}
 	}
 	srv.Close()
-	if e, ok := tcpLookup(sp, cp); ok && e.state == tcpEstablished {
-		t.Fatalf("server end still established after close: %+v", e)
+	for name, lookup := range lookups {
+		if e, ok, err := lookup(sp, cp); err != nil || (ok && e.state == tcpEstablished) {
+			t.Fatalf("%s: server end still established after close: %+v %v", name, e, err)
+		}
+	}
+}
+
+func TestParseProcTCP(t *testing.T) {
+	const table = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0
+   1: 0100007F:1F90 0100007F:D431 01 0000F2D9:00000010 01:00000014 00000000     0        0 2 1 0000000000000000 20 4 30 10 -1
+`
+	for _, tc := range []struct {
+		local, remote int
+		want          tcpEntry
+		found         bool
+	}{
+		{8080, 54321, tcpEntry{state: 1, txQueue: 0xF2D9, rxQueue: 0x10}, true},
+		{8080, 0, tcpEntry{}, false}, // the listener: its remote is 0.0.0.0, not loopback
+		{8080, 1, tcpEntry{}, false},
+	} {
+		got, found, err := parseProcTCP(table, tc.local, tc.remote)
+		if err != nil || found != tc.found || got != tc.want {
+			t.Errorf("%d→%d: %+v %v %v, want %+v %v", tc.local, tc.remote, got, found, err, tc.want, tc.found)
+		}
+	}
+	if _, _, err := parseProcTCP("not the table", 1, 2); err == nil {
+		t.Error("a file of another format was accepted")
+	}
+	if _, _, err := parseProcTCP(table[:strings.Index(table, "\n")+1]+"   0: 0100007F:1F90 0100007F:0001 ZZ 0:0\n", 8080, 1); err == nil {
+		t.Error("a bad line was accepted")
 	}
 }

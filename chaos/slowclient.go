@@ -16,6 +16,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -249,15 +251,27 @@ var tcpStates = map[int]string{1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4
 	7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING"}
 
 // tcpLookup finds the IPv4 loopback socket with the given local and remote
-// ports through netlink's sock_diag, which looks the one socket up in the
-// kernel's hash table. (Reading /proc/net/tcp walks every socket of the
-// machine: with thousands open, ten reads a second cost a good share of a
-// CPU and slowed the very server being measured.) Once the socket is gone
-// the lookup finds the listener on the same port, or nothing.
-func tcpLookup(local, remote int) (tcpEntry, bool) {
+// ports: found is false once the socket is gone (the lookup may then find
+// the listener on the same port instead). It asks netlink's sock_diag,
+// which looks the one socket up in the kernel's hash table, and falls back
+// to /proc/net/tcp where sock_diag is not available; err means neither
+// works, so nothing can be said about the socket.
+func tcpLookup(local, remote int) (e tcpEntry, found bool, err error) {
+	e, found, err = sockDiagLookup(local, remote)
+	if err == nil {
+		return e, found, nil
+	}
+	return procTCPLookup(local, remote)
+}
+
+// sockDiagLookup is tcpLookup through sock_diag. (Reading /proc/net/tcp
+// walks every socket of the machine: with thousands open, ten reads a
+// second cost a good share of a CPU and slowed the very server being
+// measured.)
+func sockDiagLookup(local, remote int) (tcpEntry, bool, error) {
 	fd, err := syscall.Socket(syscall.AF_NETLINK, syscall.SOCK_RAW|syscall.SOCK_CLOEXEC, 4 /* NETLINK_SOCK_DIAG */)
 	if err != nil {
-		return tcpEntry{}, false
+		return tcpEntry{}, false, err
 	}
 	defer syscall.Close(fd)
 	_ = syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &syscall.Timeval{Sec: 1})
@@ -278,20 +292,63 @@ func tcpLookup(local, remote int) (tcpEntry, bool) {
 	ne.PutUint32(id[40:], 0xffffffff) // INET_DIAG_NOCOOKIE
 	ne.PutUint32(id[44:], 0xffffffff)
 	if err := syscall.Sendto(fd, req, 0, &syscall.SockaddrNetlink{Family: syscall.AF_NETLINK}); err != nil {
-		return tcpEntry{}, false
+		return tcpEntry{}, false, err
 	}
 	buf := make([]byte, 8192)
 	n, _, err := syscall.Recvfrom(fd, buf, 0)
-	if err != nil || n < 16+72 {
-		return tcpEntry{}, false // NLMSG_ERROR (no such socket) is shorter
+	if err != nil {
+		return tcpEntry{}, false, err
 	}
-	if typ := ne.Uint16(buf[4:]); typ != 20 {
-		return tcpEntry{}, false
+	if n < 16 {
+		return tcpEntry{}, false, fmt.Errorf("sock_diag: short reply (%d bytes)", n)
+	}
+	switch typ := ne.Uint16(buf[4:]); {
+	case typ == 2 && n >= 20: // NLMSG_ERROR
+		if errno := syscall.Errno(-int32(ne.Uint32(buf[16:]))); errno != syscall.ENOENT {
+			return tcpEntry{}, false, fmt.Errorf("sock_diag: %w", errno)
+		}
+		return tcpEntry{}, false, nil // no such socket
+	case typ != 20 || n < 16+72:
+		return tcpEntry{}, false, fmt.Errorf("sock_diag: unexpected reply type %d (%d bytes)", typ, n)
 	}
 	// inet_diag_msg: family, state, timer, retrans, id (48), expires,
 	// rqueue, wqueue, uid, inode.
 	msg := buf[16:]
-	return tcpEntry{state: int(msg[1]), rxQueue: int64(ne.Uint32(msg[56:])), txQueue: int64(ne.Uint32(msg[60:]))}, true
+	return tcpEntry{state: int(msg[1]), rxQueue: int64(ne.Uint32(msg[56:])), txQueue: int64(ne.Uint32(msg[60:]))}, true, nil
+}
+
+// procTCPLookup is tcpLookup through /proc/net/tcp, whose lines read
+// "sl local rem st tx_queue:rx_queue ..." with addresses as hex
+// "0100007F:1F90" (127.0.0.1:8080) and the state in hex.
+func procTCPLookup(local, remote int) (tcpEntry, bool, error) {
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return tcpEntry{}, false, err
+	}
+	return parseProcTCP(string(b), local, remote)
+}
+
+func parseProcTCP(table string, local, remote int) (tcpEntry, bool, error) {
+	lines := strings.Split(table, "\n")
+	if len(lines) == 0 || !strings.Contains(lines[0], "local_address") {
+		return tcpEntry{}, false, errors.New("/proc/net/tcp: unexpected format")
+	}
+	want := [2]string{fmt.Sprintf("0100007F:%04X", local), fmt.Sprintf("0100007F:%04X", remote)}
+	for _, line := range lines[1:] {
+		f := strings.Fields(line)
+		if len(f) < 5 || f[1] != want[0] || f[2] != want[1] {
+			continue
+		}
+		state, err1 := strconv.ParseInt(f[3], 16, 32)
+		tx, rx, ok := strings.Cut(f[4], ":")
+		txQ, err2 := strconv.ParseInt(tx, 16, 64)
+		rxQ, err3 := strconv.ParseInt(rx, 16, 64)
+		if err := errors.Join(err1, err2, err3); err != nil || !ok {
+			return tcpEntry{}, false, fmt.Errorf("/proc/net/tcp: bad line %q", line)
+		}
+		return tcpEntry{state: int(state), txQueue: txQ, rxQueue: rxQ}, true, nil
+	}
+	return tcpEntry{}, false, nil
 }
 
 // slowResult is what the scenario reports about the non-reading client.
@@ -397,8 +454,14 @@ func runSlow(ctx context.Context, in *instance, coll string, ids []string, rcvbu
 	}
 	deadline := stopped.Add(bound)
 	for {
-		srv, ok := tcpLookup(sc.serverPort, sc.localPort)
-		if cli, ok := tcpLookup(sc.localPort, sc.serverPort); ok {
+		srv, ok, err := tcpLookup(sc.serverPort, sc.localPort)
+		if err != nil {
+			// Without a view of the server's socket a vanished one
+			// and a blind lookup look alike: fail, never pass.
+			res.Error = "cannot observe the server's socket: " + err.Error()
+			break
+		}
+		if cli, ok, _ := tcpLookup(sc.localPort, sc.serverPort); ok {
 			res.MaxClientRcvQ = max(res.MaxClientRcvQ, cli.rxQueue)
 		}
 		if ok {
