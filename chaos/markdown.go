@@ -314,11 +314,10 @@ func observations(s *Summary) []string {
 		switch r.Name {
 		case "kill":
 			out = append(out, fmt.Sprintf("kill -9: the clients of a killed instance lose their connections (%s). "+
-				"**`tandem load` reconnects each client to its own URL only**: it has no fail-over to the other `--url`s, so "+
-				"they retried the dead instance (%s) until it was back %s later. Real clients behind a load balancer would "+
-				"reconnect to another instance at once. Ops in flight at the kill (sent, not acknowledged) were resent with "+
+				"A client whose dial is refused moves on to the next `--url`, as a client behind a load balancer lands on a "+
+				"live instance (%s), and stays there. Ops in flight at the kill (sent, not acknowledged) were resent with "+
 				"the same src/seq after the reconnect: %d resent, each in the op log exactly once (the verdict).",
-				mapText(l.Events), mapText(l.ClientErrors), s.Options["kill_down"], l.Resent))
+				mapText(l.Events), mapText(l.ClientErrors), l.Resent))
 		case "redis":
 			out = append(out, fmt.Sprintf("Redis restart: pub/sub is gone for a moment (each instance logged one \"connection "+
 				"lost; reconnecting\" and reconnected); a session that then sees a version gap reads the missing ops from the "+

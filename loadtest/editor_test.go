@@ -3,7 +3,10 @@ package loadtest
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -149,5 +152,72 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// tcpProxy forwards connections to target until kill, which closes its
+// listener and every connection, as a killed instance would.
+type tcpProxy struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func startProxy(t *testing.T, target string) (*tcpProxy, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
+			go func() { io.Copy(up, c); up.Close() }()
+			go func() { io.Copy(c, up); c.Close() }()
+		}
+	}()
+	t.Cleanup(p.kill)
+	return p, "http://" + ln.Addr().String()
+}
+
+func (p *tcpProxy) kill() {
+	p.ln.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+}
+
+// TestFailoverToAnotherInstance: when the instance of some editors and
+// viewers dies for good, they reconnect to another --url, resend what was
+// in flight and end identical; without fail-over they would wait for the
+// dead instance and the run would end unsettled.
+func TestFailoverToAnotherInstance(t *testing.T) {
+	urls := startServers(t, 2)
+	proxy, dying := startProxy(t, strings.TrimPrefix(urls[1], "http://"))
+	time.AfterFunc(1500*time.Millisecond, proxy.kill)
+	rep := runLoad(t, Config{URLs: []string{urls[0], dying}, Editors: 8, Viewers: 4, Docs: 2, Rate: 5,
+		Duration: 4 * time.Second, Ramp: 200 * time.Millisecond, Type: textunicode.Name, Seed: 31}, testHooks{})
+	if !rep.Verdict.OK {
+		t.Fatalf("verdict failed: %v", rep.Verdict.Reasons)
+	}
+	if rep.Reconnects.Editors == 0 || rep.Reconnects.Viewers == 0 {
+		t.Fatalf("nobody reconnected (%+v): the instance was not killed during the run", rep.Reconnects)
+	}
+	if rep.Verdict.Checks.EditorsCompared != 8 || rep.Verdict.Checks.ViewersCompared != 4 {
+		t.Fatalf("checks %+v", rep.Verdict.Checks)
 	}
 }

@@ -32,6 +32,7 @@ func (e *editor) run(ctx context.Context) {
 		if err != nil {
 			if ctx.Err() == nil && !e.isClosed() {
 				e.r.dialFailed(err)
+				e.ep = e.r.failover(e.ep)
 			}
 			continue
 		}

@@ -339,6 +339,18 @@ func (r *Runner) sampleLoop(ctx context.Context) {
 	}
 }
 
+// failover returns the instance after ep: a client whose instance refuses
+// connections tries the next one, as a client behind a load balancer
+// lands on a live instance, instead of waiting for its own to come back.
+func (r *Runner) failover(ep *endpoint) *endpoint {
+	for i := range r.eps {
+		if &r.eps[i] == ep {
+			return &r.eps[(i+1)%len(r.eps)]
+		}
+	}
+	return ep
+}
+
 // dialWS opens a WebSocket to an instance, at most DialConcurrency at once.
 func (r *Runner) dialWS(ctx context.Context, ep *endpoint) (*websocket.Conn, error) {
 	select {

@@ -83,6 +83,7 @@ func (v *viewer) run(ctx context.Context) {
 			return
 		default:
 			v.r.st.clientError("SSE_FAILED", fmt.Sprintf("viewer %d: %v", v.idx, err))
+			v.ep = v.r.failover(v.ep)
 		}
 	}
 }

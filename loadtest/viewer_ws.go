@@ -35,6 +35,7 @@ func (v *viewer) runWS(ctx context.Context) {
 		if err != nil {
 			if ctx.Err() == nil && !v.isClosed() {
 				v.r.dialFailed(err)
+				v.ep = v.r.failover(v.ep)
 			}
 			continue
 		}

@@ -69,7 +69,7 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
-	fs.Var(&f.urls, "url", "server base URL, e.g. http://127.0.0.1:8080 (repeatable or comma-separated; editors and viewers are spread over them; default http://127.0.0.1:8080)")
+	fs.Var(&f.urls, "url", "server base URL, e.g. http://127.0.0.1:8080 (repeatable or comma-separated; editors and viewers are spread over them, and one whose instance refuses a connection moves on to the next; default http://127.0.0.1:8080)")
 	fs.IntVar(&f.cfg.Editors, "editors", 10, "simulated editors (one WebSocket each)")
 	fs.IntVar(&f.cfg.Viewers, "viewers", 2, "simulated viewers (one SSE stream each, or one WebSocket with --viewer-transport ws)")
 	fs.StringVar(&f.cfg.ViewerTransport, "viewer-transport", "sse", "how viewers follow their document: sse (the event stream) or ws (a subscribed ShareDB WebSocket client that never writes, for servers without SSE such as ShareDB)")
