@@ -208,9 +208,15 @@ func (p *tcpProxy) kill() {
 func TestFailoverToAnotherInstance(t *testing.T) {
 	urls := startServers(t, 2)
 	proxy, dying := startProxy(t, strings.TrimPrefix(urls[1], "http://"))
-	time.AfterFunc(1500*time.Millisecond, proxy.kill)
+	// Kill it once everyone types (30 ops sent), however slow the machine.
+	var sent atomic.Int64
+	hooks := testHooks{afterSend: func(*editor, bool) {
+		if sent.Add(1) == 30 {
+			go proxy.kill()
+		}
+	}}
 	rep := runLoad(t, Config{URLs: []string{urls[0], dying}, Editors: 8, Viewers: 4, Docs: 2, Rate: 5,
-		Duration: 4 * time.Second, Ramp: 200 * time.Millisecond, Type: textunicode.Name, Seed: 31}, testHooks{})
+		Duration: 4 * time.Second, Ramp: 200 * time.Millisecond, Type: textunicode.Name, Seed: 31}, hooks)
 	if !rep.Verdict.OK {
 		t.Fatalf("verdict failed: %v", rep.Verdict.Reasons)
 	}
