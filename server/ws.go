@@ -55,7 +55,7 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // gorillaHandler hands an upgrade request to gorilla/websocket. prepare
 // runs in the Fiber handler (it may refuse the request with an HTTP error);
-// serve runs on the hijacked connection's goroutine.
+// serve runs on a goroutine of its own once the connection is hijacked.
 func gorillaHandler(up *websocket.Upgrader, prepare func(c *fiber.Ctx) (any, error), serve func(ws *websocket.Conn, bc *batchConn, state any)) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		u, err := url.ParseRequestURI(string(c.Request().RequestURI()))
@@ -101,8 +101,8 @@ func gorillaHandler(up *websocket.Upgrader, prepare func(c *fiber.Ctx) (any, err
 }
 
 // batchConn lets the writer put several frames into one system call: while
-// batching, writes are collected and sent by flush. Other writes (the
-// reader answering a close or ping through gorilla) go straight out.
+// batching, writes are collected and sent by flush. Outside a batch, writes
+// (the reader answering a close or ping through gorilla) go straight out.
 type batchConn struct {
 	net.Conn
 	mu       sync.Mutex // guards buf and batching
@@ -172,10 +172,8 @@ func newWSConn(ws *websocket.Conn, bc *batchConn, maxBytes int64) *wsConn {
 // Send queues msg. A client that cannot keep up is disconnected rather
 // than allowed to make the server buffer without bound.
 func (c *wsConn) Send(msg []byte) bool {
-	select {
-	case <-c.done:
+	if c.closed() {
 		return false
-	default:
 	}
 	c.mu.Lock()
 	if c.queued+len(msg) > c.maxBytes {
@@ -244,7 +242,12 @@ func (c *wsConn) drain() {
 	var batch [][]byte
 	for {
 		c.mu.Lock()
-		if len(c.queue) == 0 && !c.pingDue && !c.closed() {
+		if c.closed() {
+			c.mu.Unlock()
+			c.finish()
+			return
+		}
+		if len(c.queue) == 0 && !c.pingDue {
 			c.writing = false
 			c.mu.Unlock()
 			return
@@ -260,13 +263,9 @@ func (c *wsConn) drain() {
 		c.pingDue = false
 		c.mu.Unlock()
 
-		if c.closed() {
-			c.finish(batch)
-			return
-		}
-		if err := c.writeBatch(batch, ping); err != nil {
+		if err := c.writeBatch(batch, ping, time.Now().Add(writeWait)); err != nil {
 			c.Close("write failed")
-			c.finish(nil)
+			c.finish()
 			return
 		}
 		clear(batch)
@@ -276,8 +275,8 @@ func (c *wsConn) drain() {
 	}
 }
 
-func (c *wsConn) writeBatch(batch [][]byte, ping bool) error {
-	deadline := time.Now().Add(writeWait)
+// writeBatch writes batch (and a ping) in one system call.
+func (c *wsConn) writeBatch(batch [][]byte, ping bool, deadline time.Time) error {
 	_ = c.ws.SetWriteDeadline(deadline)
 	c.bc.startBatch()
 	for _, msg := range batch {
@@ -298,7 +297,7 @@ func (c *wsConn) writeBatch(batch [][]byte, ping bool) error {
 // finish writes what was still queued (acks of ops committed just before
 // a shutdown, say; not for a slow client), a close frame with the reason,
 // and closes the socket. It runs once, on the last drain.
-func (c *wsConn) finish(pending [][]byte) {
+func (c *wsConn) finish() {
 	defer close(c.finished)
 	defer c.ws.Close() // also unblocks the reader
 	reason := c.closeReason()
@@ -324,17 +323,10 @@ func (c *wsConn) finish(pending [][]byte) {
 	}
 	if flush {
 		c.mu.Lock()
-		pending = append(pending, c.queue...)
+		pending := c.queue
 		c.queue = nil
 		c.mu.Unlock()
-		_ = c.ws.SetWriteDeadline(time.Now().Add(time.Second))
-		c.bc.startBatch()
-		for _, msg := range pending {
-			if c.ws.WriteMessage(websocket.TextMessage, msg) != nil {
-				break
-			}
-		}
-		if c.bc.flush() != nil {
+		if c.writeBatch(pending, false, time.Now().Add(time.Second)) != nil {
 			return
 		}
 	}
