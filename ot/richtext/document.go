@@ -32,12 +32,12 @@ func makeChunk(ops []op) chunk {
 // encoded returns the chunk's ops as JSON array elements, without brackets.
 func (c chunk) encoded() []byte {
 	if c.enc == nil {
-		return appendElems(nil, c.ops, false)
+		return appendElems(nil, c.ops)
 	}
 	if b := c.enc.b.Load(); b != nil {
 		return *b
 	}
-	b := appendElems(make([]byte, 0, encodedSize(c.ops)), c.ops, false)
+	b := appendElems(make([]byte, 0, encodedSize(c.ops)), c.ops)
 	c.enc.b.Store(&b)
 	return b
 }

@@ -1,8 +1,6 @@
 package richtext
 
 import (
-	"github.com/tandemhq/tandem/internal/jsonenc"
-
 	"errors"
 	"fmt"
 	"math"
@@ -11,6 +9,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"github.com/tandemhq/tandem/internal/jsonenc"
 	"github.com/tandemhq/tandem/ot"
 )
 
@@ -729,16 +728,15 @@ func appendNumber(dst []byte, f float64) []byte {
 // appendOps appends ops as a JSON array.
 func appendOps(dst []byte, ops []op) []byte {
 	dst = append(dst, '[')
-	dst = appendElems(dst, ops, false)
+	dst = appendElems(dst, ops)
 	return append(dst, ']')
 }
 
-// appendElems appends ops as comma-separated JSON objects, with a leading
-// comma if comma.
-func appendElems(dst []byte, ops []op, comma bool) []byte {
+// appendElems appends ops as comma-separated JSON objects.
+func appendElems(dst []byte, ops []op) []byte {
 	for i := range ops {
 		o := &ops[i]
-		if i > 0 || comma {
+		if i > 0 {
 			dst = append(dst, ',')
 		}
 		switch o.kind {

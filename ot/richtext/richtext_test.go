@@ -519,7 +519,7 @@ func TestEncodeSnapshotReusesChunks(t *testing.T) {
 		}
 		got, _ := ty.EncodeSnapshot(doc)
 		d := doc.(Document)
-		want := append(append([]byte(`{"ops":[`), appendElems(nil, d.flat(), false)...), ']', '}')
+		want := append(append([]byte(`{"ops":[`), appendElems(nil, d.flat())...), ']', '}')
 		if !bytes.Equal(got, want) {
 			t.Fatalf("edit %d: cached encoding differs from a fresh one", i)
 		}
