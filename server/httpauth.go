@@ -76,8 +76,9 @@ func docParams(c *fiber.Ctx, withID bool) (coll, id string, err error) {
 			return "", "", apiError(fiber.StatusBadRequest, protocol.ErrMessageBadlyFormed, "Invalid id")
 		}
 	}
-	// Clone even with Immutable on: these become long-lived map keys.
-	return strings.Clone(coll), strings.Clone(id), nil
+	// Fiber's Immutable (see New) makes these copies, safe as long-lived
+	// map keys.
+	return coll, id, nil
 }
 
 // canRead checks the viewer role on a document (or, with id "", on the
