@@ -1,12 +1,12 @@
 package protocol
 
 import (
-	"github.com/tandemhq/tandem/internal/jsonenc"
-
 	"bytes"
 	"encoding/json"
 	"slices"
 	"strconv"
+
+	"github.com/tandemhq/tandem/internal/jsonenc"
 )
 
 func sortStrings(s []string) { slices.Sort(s) }

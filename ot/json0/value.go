@@ -1,8 +1,6 @@
 package json0
 
 import (
-	"github.com/tandemhq/tandem/internal/jsonenc"
-
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +9,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/tandemhq/tandem/internal/jsonenc"
 	"github.com/tandemhq/tandem/ot"
 )
 

@@ -1,8 +1,6 @@
 package textunicode
 
 import (
-	"github.com/tandemhq/tandem/internal/jsonenc"
-
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -10,6 +8,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/tandemhq/tandem/internal/jsonenc"
 	"github.com/tandemhq/tandem/ot"
 )
 

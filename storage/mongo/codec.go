@@ -1,8 +1,6 @@
 package mongo
 
 import (
-	"github.com/tandemhq/tandem/internal/jsonenc"
-
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -14,6 +12,8 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/tandemhq/tandem/internal/jsonenc"
 )
 
 // This file converts between JSON (what Tandem's sessions hold) and BSON
