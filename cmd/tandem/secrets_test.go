@@ -96,8 +96,9 @@ func TestSecretsNeverLogged(t *testing.T) {
 					t.Errorf("%v printed a secret:\n%s", args[1:5], out)
 				}
 			}
-			if len(out) == 0 {
-				t.Errorf("%v: failed without saying why", args[1:5])
+			// The failure must be the one under test, named as such.
+			if what := strings.TrimSuffix(strings.TrimPrefix(args[3], "--"), "-url"); !strings.Contains(string(out), what) {
+				t.Errorf("%v: failed without naming the %s:\n%s", args[1:5], what, out)
 			}
 		}
 	})
@@ -113,7 +114,9 @@ func TestSecretsNeverLogged(t *testing.T) {
 		}
 		defer cmd.Process.Kill()
 		addrc := make(chan string, 1)
+		scanned := make(chan struct{})
 		go func() {
+			defer close(scanned)
 			re := regexp.MustCompile(`addr=(127\.0\.0\.1:\d+)`)
 			sc := bufio.NewScanner(pr)
 			for sc.Scan() {
@@ -142,7 +145,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 		short := sign(authSecret, 1500*time.Millisecond) // expires while connected
 		expired := sign(authSecret, -time.Hour)
 		forged := sign("not-the-secret", time.Hour)
-		tokens := []string{valid, short, expired, forged}
+		tokens := []string{short, valid, expired, forged} // short first, so it expires while connected
 		// The signature is the part that must not leak; the payload is
 		// only base64.
 		var sigs []string
@@ -206,11 +209,18 @@ func TestSecretsNeverLogged(t *testing.T) {
 			t.Fatal("tandem serve did not stop on SIGTERM")
 		}
 		pw.Close()
-		time.Sleep(100 * time.Millisecond)
+		<-scanned
 
 		logged := out.String()
 		if !strings.Contains(logged, "level=DEBUG") {
 			t.Fatalf("no debug output, so the test proves nothing:\n%s", logged)
+		}
+		// Likewise the answers: a served client, a token expiring on an
+		// open connection, and refused tokens must all have been seen.
+		for _, want := range []string{`"a":"hs"`, "4001: token expired", "ERR_UNAUTHORIZED"} {
+			if !strings.Contains(answers.String(), want) {
+				t.Fatalf("answers lack %q, so the test proves nothing:\n%s", want, answers.String())
+			}
 		}
 		for what, text := range map[string]string{"the log": logged, "answers to clients": answers.String()} {
 			if strings.Contains(text, authSecret) {
