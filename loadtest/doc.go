@@ -22,7 +22,9 @@
 // exactly once if the server did its job.
 //
 // A viewer holds the document's Server-Sent Events stream, applies its
-// snapshot and op events to its own copy, and reconnects with Last-Event-ID.
+// snapshot and op events to its own copy, and reconnects with Last-Event-ID;
+// with ViewerTransport "ws" it is instead a ShareDB client that subscribes
+// and never writes, resubscribing from its version after a lost socket.
 //
 // # Phases
 //

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/tandemhq/tandem/ot"
+	"github.com/tandemhq/tandem/protocol"
 )
 
 // pendingOp is an op not yet acknowledged: the in-flight one or the
@@ -67,8 +67,7 @@ type editor struct {
 	// Connection.
 	conn       *websocket.Conn
 	connected  bool // handshake answered on conn
-	subscribed bool // subscribe answered on conn
-	counted    bool // counted in stats.editorsConnected
+	subscribed bool // subscribe answered on conn (and counted in stats.editorsConnected)
 	ready      bool // has been subscribed at least once
 	closed     bool // the run is over: do not reconnect
 	src        string
@@ -178,17 +177,29 @@ func (e *editor) onHandshakeLocked(m *inMsg) {
 	} else {
 		e.flushLocked()
 	}
-	e.writeLocked(e.docRequest("s"))
+	e.writeLocked(docRequest("s", e.r.cfg.Collection, e.doc.id, e.haveCopy, e.version))
 }
 
-// docRequest is an f or s request for the editor's document, from our
-// version if we have a copy.
-func (e *editor) docRequest(action string) []byte {
-	v := "null"
-	if e.haveCopy {
-		v = strconv.FormatInt(e.version, 10)
+// handshake is the hs request; src asks the server to keep a previous
+// connection id ("" asks for a new one).
+func handshake(src string) []byte {
+	o := protocol.NewObj(80).Str("a", "hs")
+	if src == "" {
+		o.Null("id")
+	} else {
+		o.Str("id", src)
 	}
-	return fmt.Appendf(nil, `{"a":%q,"c":%q,"d":%q,"v":%s}`, action, e.r.cfg.Collection, e.doc.id, v)
+	return o.Int("protocol", 1).Int("protocolMinor", 2).Bytes()
+}
+
+// docRequest is an f or s request for a document, from version v if we
+// have a copy (have), else from scratch.
+func docRequest(action, collection, id string, have bool, v int64) []byte {
+	o := protocol.NewObj(64+len(collection)+len(id)).Str("a", action).Str("c", collection).Str("d", id)
+	if !have {
+		return o.Null("v").Bytes()
+	}
+	return o.Int("v", v).Bytes()
 }
 
 func (e *editor) onSnapshotReplyLocked(m *inMsg) {
@@ -204,10 +215,7 @@ func (e *editor) onSnapshotReplyLocked(m *inMsg) {
 	}
 	if m.A == "s" && !e.subscribed {
 		e.subscribed = true
-		if !e.counted {
-			e.counted = true
-			e.r.st.editorsConnected.Add(1)
-		}
+		e.r.st.editorsConnected.Add(1)
 		if !e.ready {
 			e.ready = true
 			e.r.st.editorsReady.Add(1)
@@ -271,7 +279,7 @@ func (e *editor) fetchLocked() {
 		return
 	}
 	e.fetching = true
-	e.writeLocked(e.docRequest("f"))
+	e.writeLocked(docRequest("f", e.r.cfg.Collection, e.doc.id, e.haveCopy, e.version))
 }
 
 func (e *editor) onOpLocked(m *inMsg) {
@@ -463,17 +471,12 @@ func (e *editor) sendOpLocked() {
 		e.r.st.clientError("ENCODE_FAILED", err.Error())
 		return
 	}
-	b := make([]byte, 0, 128+len(raw))
-	b = fmt.Appendf(b, `{"a":"op","c":%q,"d":%q,"v":%d,"seq":%d,"x":{}`, e.r.cfg.Collection, e.doc.id, e.version, in.seq)
+	o := protocol.NewObj(128+len(raw)).Str("a", "op").Str("c", e.r.cfg.Collection).Str("d", e.doc.id).
+		Int("v", e.version).Int("seq", int64(in.seq)).Raw("x", []byte("{}"))
 	if resend {
-		src, _ := json.Marshal(in.src)
-		b = append(b, `,"src":`...)
-		b = append(b, src...)
+		o.Str("src", in.src)
 	}
-	b = append(b, `,"op":`...)
-	b = append(b, raw...)
-	b = append(b, '}')
-	e.writeLocked(b)
+	e.writeLocked(o.Raw("op", raw).Bytes())
 	if h := e.r.hooks.afterSend; h != nil {
 		h(e, resend)
 	}

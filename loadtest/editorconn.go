@@ -2,7 +2,6 @@ package loadtest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -89,11 +88,7 @@ func (e *editor) attach(conn *websocket.Conn) bool {
 		return false
 	}
 	e.conn = conn
-	id := []byte("null")
-	if e.src != "" {
-		id, _ = json.Marshal(e.src)
-	}
-	e.writeLocked(fmt.Appendf(nil, `{"a":"hs","id":%s,"protocol":1,"protocolMinor":2}`, id))
+	e.writeLocked(handshake(e.src))
 	return true
 }
 
@@ -105,12 +100,11 @@ func (e *editor) detach(conn *websocket.Conn, err error) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	wasUp := e.subscribed
-	e.conn, e.connected, e.subscribed = nil, false, false
-	e.fetching, e.fetchAgain = false, false
-	if e.counted {
-		e.counted = false
+	if wasUp {
 		e.r.st.editorsConnected.Add(-1)
 	}
+	e.conn, e.connected, e.subscribed = nil, false, false
+	e.fetching, e.fetchAgain = false, false
 	if !e.closed {
 		e.r.st.editorReconnects.Add(1)
 		e.r.st.event(disconnectKind(err), fmt.Sprintf("editor %d: %v", e.idx, err))
@@ -157,14 +151,17 @@ func (e *editor) readLoop(conn *websocket.Conn) error {
 	}
 }
 
-// writeLocked sends one frame; a failed write closes the socket, which
-// ends the read loop and leads to a reconnect.
-func (e *editor) writeLocked(msg []byte) {
-	if e.conn == nil {
+// writeLocked sends one frame (see writeFrame).
+func (e *editor) writeLocked(msg []byte) { writeFrame(e.conn, msg) }
+
+// writeFrame sends one frame on conn, if any; a failed write closes the
+// socket, which ends the read loop and leads to a reconnect.
+func writeFrame(conn *websocket.Conn, msg []byte) {
+	if conn == nil {
 		return
 	}
-	_ = e.conn.SetWriteDeadline(time.Now().Add(writeWait))
-	if err := e.conn.WriteMessage(websocket.TextMessage, msg); err != nil {
-		e.conn.Close()
+	_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
+	if err := conn.WriteMessage(websocket.TextMessage, msg); err != nil {
+		conn.Close()
 	}
 }

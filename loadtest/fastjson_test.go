@@ -33,6 +33,19 @@ func TestDecodeMsgMatchesEncodingJSON(t *testing.T) {
 			t.Errorf("%s:\n got %+v\nwant %+v", s, fast, want)
 		}
 	}
+	// The messages that arrive by the thousand (ops, acks) must not fall
+	// back to encoding/json, or the comparison above proves nothing of the
+	// fast path.
+	for _, s := range []string{
+		`{"a":"op","c":"load","d":"load-1-0","v":7,"src":"3fa","seq":12,"op":[{"retain":5},{"insert":"x"}]}`,
+		`{"src":"3fa","seq":12,"v":7,"a":"op","c":"load","d":"doc","op":{"ops":[{"insert":"a\"b"}]},"m":{"ts":1}}`,
+		`{"a":"op","c":"load","d":"x","v":3,"src":"s","seq":4,"del":true}`,
+	} {
+		var m inMsg
+		if !fastDecodeMsg([]byte(s), &m) {
+			t.Errorf("%s: fell back to encoding/json", s)
+		}
+	}
 	var bad inMsg
 	if err := decodeMsg([]byte(`{"a":"op","seq":1.5}`), &bad); err == nil {
 		t.Fatal("seq 1.5 accepted")

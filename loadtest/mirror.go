@@ -24,7 +24,7 @@ type deltaComp struct {
 }
 
 func decodeDelta(raw []byte) ([]deltaComp, error) {
-	raw = []byte(strings.TrimSpace(string(raw)))
+	raw = bytes.TrimSpace(raw)
 	if len(raw) > 0 && raw[0] == '{' {
 		var w struct {
 			Ops []deltaComp `json:"ops"`

@@ -468,7 +468,7 @@ func (r *Runner) Progress() Progress {
 		Viewers: len(r.viewers), ViewersConnected: int(r.st.viewersConnected.Load()),
 		Typed: r.st.typed.Load(), Sent: r.st.sent.Load(), Acked: r.st.acked.Load(),
 		AckP50: r.st.ack.quantile(0.5), AckP99: r.st.ack.quantile(0.99),
-		Errors:     r.st.errorCounts().total,
+		Errors:     r.st.errorTotal(),
 		Reconnects: r.st.editorReconnects.Load() + r.st.viewerReconnects.Load(),
 	}
 	switch ph {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/tandemhq/tandem/protocol"
 )
 
 // initialData is what a new document holds: Quill's empty document for
@@ -35,7 +37,7 @@ func (r *Runner) setupDocs(ctx context.Context) error {
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	if err := conn.WriteMessage(websocket.TextMessage, []byte(`{"a":"hs","id":null,"protocol":1,"protocolMinor":2}`)); err != nil {
+	if err := conn.WriteMessage(websocket.TextMessage, handshake("")); err != nil {
 		return fmt.Errorf("loadtest: handshake with %s: %w", ep.ws, err)
 	}
 	for {
@@ -51,9 +53,10 @@ func (r *Runner) setupDocs(ctx context.Context) error {
 		}
 	}
 	for i, d := range r.docs {
-		msg := fmt.Sprintf(`{"a":"op","c":%q,"d":%q,"v":null,"seq":%d,"x":{},"create":{"type":%q,"data":%s}}`,
-			r.cfg.Collection, d.id, i+1, r.typ.URI(), r.initialData())
-		if err := conn.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+		create := protocol.NewObj(64).Str("type", r.typ.URI()).Raw("data", []byte(r.initialData())).Bytes()
+		msg := protocol.NewObj(128+len(create)).Str("a", "op").Str("c", r.cfg.Collection).Str("d", d.id).
+			Null("v").Int("seq", int64(i+1)).Raw("x", []byte("{}")).Raw("create", create).Bytes()
+		if err := conn.WriteMessage(websocket.TextMessage, msg); err != nil {
 			return fmt.Errorf("loadtest: creating documents: %w", err)
 		}
 	}
@@ -132,13 +135,11 @@ func (r *Runner) fetchSnapshot(ctx context.Context, id string) (snapshotMsg, err
 	return s, err
 }
 
-// logOp is one op of the op log, without its body.
+// logOp is one op of the op log: what the checks read of it.
 type logOp struct {
-	V      int64           `json:"v"`
-	Src    string          `json:"src"`
-	Seq    uint64          `json:"seq"`
-	Create json.RawMessage `json:"create"`
-	Del    bool            `json:"del"`
+	V   int64  `json:"v"`
+	Src string `json:"src"`
+	Seq uint64 `json:"seq"`
 }
 
 // fetchOps calls fn for every op of a document's log, in version order,

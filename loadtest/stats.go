@@ -4,7 +4,7 @@ import (
 	"maps"
 	"math"
 	"math/bits"
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -175,56 +175,57 @@ func (s *stats) sec(t time.Duration) *second {
 // serverError counts an error reply from the server by its code.
 func (s *stats) serverError(code, msg string) {
 	s.sec(s.now()).errors.Add(1)
-	s.mu.Lock()
-	s.serverErrors[code]++
-	if _, ok := s.samples[code]; !ok {
-		s.samples[code] = msg
-	}
-	s.mu.Unlock()
+	s.count(s.serverErrors, code, msg)
 }
 
 // clientError counts something that went wrong on the tester's side of a
 // connection (a failed dial, a lost socket, a gap in a stream).
 func (s *stats) clientError(kind, msg string) {
 	s.sec(s.now()).errors.Add(1)
-	s.mu.Lock()
-	s.clientErrors[kind]++
-	if _, ok := s.samples[kind]; !ok {
-		s.samples[kind] = msg
-	}
-	s.mu.Unlock()
+	s.count(s.clientErrors, kind, msg)
 }
 
 // event counts something worth knowing that is not an error: a lost
 // socket (by close code), an ack at an unexpected version (normal after a
 // reconnect, when the server acknowledges a resent op as a duplicate).
-func (s *stats) event(kind, msg string) {
+func (s *stats) event(kind, msg string) { s.count(s.events, kind, msg) }
+
+// count adds one to m[kind] (one of the maps above) and keeps the first
+// message seen for kind.
+func (s *stats) count(m map[string]uint64, kind, msg string) {
 	s.mu.Lock()
-	s.events[kind]++
+	defer s.mu.Unlock()
+	m[kind]++
 	if _, ok := s.samples[kind]; !ok {
 		s.samples[kind] = msg
 	}
-	s.mu.Unlock()
 }
 
 type errorCounts struct {
 	server, client, events map[string]uint64
 	samples                map[string]string
-	total                  uint64 // server and client errors
 }
 
 func (s *stats) errorCounts() errorCounts {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ec := errorCounts{server: maps.Clone(s.serverErrors), client: maps.Clone(s.clientErrors),
+	return errorCounts{server: maps.Clone(s.serverErrors), client: maps.Clone(s.clientErrors),
 		events: maps.Clone(s.events), samples: maps.Clone(s.samples)}
+}
+
+// errorTotal counts server and client errors, without copying the maps
+// (Progress calls it several times a second).
+func (s *stats) errorTotal() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n uint64
 	for _, v := range s.serverErrors {
-		ec.total += v
+		n += v
 	}
 	for _, v := range s.clientErrors {
-		ec.total += v
+		n += v
 	}
-	return ec
+	return n
 }
 
 // sampleConnections stores the connected counts into the current second.
@@ -234,21 +235,7 @@ func (s *stats) sampleConnections() {
 	sec.viewers.Store(s.viewersConnected.Load())
 }
 
-// ackedBetween counts acks in the whole seconds [from, to).
-func (s *stats) ackedBetween(from, to time.Duration) uint64 {
-	var n uint64
-	for i := int(from / time.Second); i < int(to/time.Second) && i < len(s.seconds); i++ {
-		n += s.seconds[i].acked.Load()
-	}
-	return n
-}
-
 // sortedKeys returns m's keys in order.
 func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return slices.Sorted(maps.Keys(m))
 }

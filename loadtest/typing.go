@@ -1,7 +1,6 @@
 package loadtest
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -9,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tandemhq/tandem/internal/jsonenc"
 )
 
 // Every edit an editor types inserts a marker, "[<tag>.<editor>.<n>]" (editor
@@ -264,7 +265,7 @@ func (e edit) opJSON(rich bool) []byte {
 			b = append(b, "},"...)
 		}
 		b = append(b, `{"insert":`...)
-		b = appendJSONString(b, e.ins)
+		b = jsonenc.AppendString(b, e.ins)
 		b = append(b, '}')
 		if e.del > 0 {
 			b = append(b, `,{"delete":`...)
@@ -283,7 +284,7 @@ func (e edit) opJSON(rich bool) []byte {
 			b = strconv.AppendInt(b, int64(e.pos), 10)
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, e.ins)
+		b = jsonenc.AppendString(b, e.ins)
 		if e.del > 0 {
 			b = append(b, `,{"d":`...)
 			b = strconv.AppendInt(b, int64(e.del), 10)
@@ -291,11 +292,6 @@ func (e edit) opJSON(rich bool) []byte {
 		}
 	}
 	return append(b, ']')
-}
-
-func appendJSONString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s)
-	return append(b, q...)
 }
 
 // startTypingLocked begins typing once the editor has its document.

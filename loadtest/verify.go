@@ -271,8 +271,7 @@ func (r *Runner) verifyDoc(ctx context.Context, d *docInfo, editors []*editor, v
 			for n := a.mFrom; n < a.mTo; n++ {
 				st[n] = mAcked
 			}
-			switch n := logCount[a.src+"\x00"+strconv.FormatUint(a.seq, 10)]; {
-			case n == 0 && err == nil:
+			if err == nil && logCount[a.src+"\x00"+strconv.FormatUint(a.seq, 10)] == 0 {
 				c.OpLogMissing++
 				p.add("oplog-missing", "document %s: editor %d's acknowledged op (src %s seq %d) is not in the op log", d.id, e.idx, a.src, a.seq)
 			}
@@ -290,8 +289,7 @@ func (r *Runner) verifyDoc(ctx context.Context, d *docInfo, editors []*editor, v
 			}
 		}
 		states[e.idx] = st
-		switch {
-		case !e.settledLocked():
+		if !e.settledLocked() {
 			c.EditorsUnsettled++
 			p.add("editor-unsettled", "document %s: editor %d was not settled at the end (connected %v, in flight %v, pending %v)",
 				d.id, e.idx, e.connected, e.inflight != nil, e.pending != nil)
@@ -367,7 +365,7 @@ func (r *Runner) verifyDoc(ctx context.Context, d *docInfo, editors []*editor, v
 			c.ViewersDiffering++
 			p.add("viewer-copy", "document %s: viewer %d is at v%d, the server at v%d", d.id, v.idx, v.version, s.V)
 		default:
-			got, err := r.typ.EncodeSnapshot(v.snap)
+			got, err := v.node.encoded(r.typ) // once per copy the viewers share
 			if err != nil || !bytes.Equal(got, want) {
 				c.ViewersDiffering++
 				p.add("viewer-copy", "document %s: viewer %d's copy differs from the server's snapshot at v%d: %s",

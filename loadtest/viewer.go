@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"github.com/tandemhq/tandem/ot"
 )
 
 // viewer is one simulated read-only viewer: an SSE client that keeps its
@@ -32,8 +30,7 @@ type viewer struct {
 	mu      sync.Mutex // guards the copy
 	have    bool
 	version int64
-	snap    ot.Snapshot
-	node    *snapNode          // snap, shared with the viewers that hold the same copy
+	node    *snapNode          // the copy (once have), shared with the viewers that hold the same one
 	cancel  context.CancelFunc // of the current stream
 	closed  bool
 	// failed says why the viewer gave up: an op event that did not apply
@@ -220,7 +217,7 @@ func (v *viewer) dispatch(event string, data []byte) error {
 		}
 		v.mu.Lock()
 		v.node = v.doc.chain.join(v.r.typ, s.V, snap)
-		v.snap, v.version, v.have = v.node.snap, s.V, true
+		v.version, v.have = s.V, true
 		v.mu.Unlock()
 	case "op":
 		var o sseOp
@@ -259,14 +256,12 @@ func (v *viewer) applyLocked(o *sseOp, failedKind string) error {
 		return nil
 	}
 	next, err := v.doc.chain.step(v.r.typ, v.node, v.version, o.Op)
-	if err == nil {
-		v.node, v.snap = next, next.snap
-	}
 	if err != nil {
 		v.failed = fmt.Sprintf("op event v%d does not apply: %v", o.V, err)
 		v.r.st.clientError(failedKind, fmt.Sprintf("viewer %d: %s", v.idx, v.failed))
 		return errDiverged
 	}
+	v.node = next
 	v.version++
 	if at, ok := v.r.sentAt(o.Src, o.Seq); ok {
 		v.r.st.fanViewer.record(v.r.st.now() - at)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -61,7 +60,7 @@ func (v *viewer) attachWS(conn *websocket.Conn) bool {
 		return false
 	}
 	v.conn = conn
-	v.writeWSLocked([]byte(`{"a":"hs","id":null,"protocol":1,"protocolMinor":2}`))
+	writeFrame(v.conn, handshake(""))
 	return true
 }
 
@@ -103,25 +102,9 @@ func (v *viewer) readWS(conn *websocket.Conn) error {
 	}
 }
 
-// writeWSLocked sends one frame; a failed write closes the socket, which
-// ends the read loop and leads to a reconnect.
-func (v *viewer) writeWSLocked(msg []byte) {
-	if v.conn == nil {
-		return
-	}
-	_ = v.conn.SetWriteDeadline(time.Now().Add(writeWait))
-	if err := v.conn.WriteMessage(websocket.TextMessage, msg); err != nil {
-		v.conn.Close()
-	}
-}
-
 // docRequestLocked is an s or f request from our version, if we have a copy.
 func (v *viewer) docRequestLocked(action string) []byte {
-	ver := "null"
-	if v.have {
-		ver = strconv.FormatInt(v.version, 10)
-	}
-	return fmt.Appendf(nil, `{"a":%q,"c":%q,"d":%q,"v":%s}`, action, v.r.cfg.Collection, v.doc.id, ver)
+	return docRequest(action, v.r.cfg.Collection, v.doc.id, v.have, v.version)
 }
 
 func (v *viewer) fetchLocked() {
@@ -129,7 +112,7 @@ func (v *viewer) fetchLocked() {
 		return
 	}
 	v.fetching = true
-	v.writeWSLocked(v.docRequestLocked("f"))
+	writeFrame(v.conn, v.docRequestLocked("f"))
 }
 
 // handleWS handles one server message; an error ends the connection for
@@ -149,7 +132,7 @@ func (v *viewer) handleWS(data []byte) error {
 			v.conn.Close()
 			return nil
 		}
-		v.writeWSLocked(v.docRequestLocked("s"))
+		writeFrame(v.conn, v.docRequestLocked("s"))
 	case "s", "f":
 		if m.C != v.r.cfg.Collection || m.D != v.doc.id {
 			return nil
@@ -191,7 +174,7 @@ func (v *viewer) handleWS(data []byte) error {
 				return nil
 			}
 			v.node = v.doc.chain.join(v.r.typ, s.V, snap)
-			v.snap, v.version, v.have = v.node.snap, s.V, true
+			v.version, v.have = s.V, true
 		}
 	case "op":
 		if m.C != v.r.cfg.Collection || m.D != v.doc.id {

@@ -37,7 +37,7 @@ func TestParseLoad(t *testing.T) {
 		t.Fatal("viewer transport poll accepted")
 	}
 	stderr.Reset()
-	if _, err := parseLoad([]string{"-h"}, &stderr); !errors.Is(err, flag.ErrHelp) || !strings.Contains(stderr.String(), "--quiet-timeout") && !strings.Contains(stderr.String(), "-quiet-timeout") {
+	if _, err := parseLoad([]string{"-h"}, &stderr); !errors.Is(err, flag.ErrHelp) || !strings.Contains(stderr.String(), "-quiet-timeout duration") {
 		t.Fatalf("help: %v %q", err, stderr.String())
 	}
 }
