@@ -52,8 +52,7 @@ type instance struct {
 	pid      int
 	starts   int
 	exited   chan struct{} // closed when the current process has exited
-	state    *os.ProcessState
-	expected bool // the current process is being killed on purpose
+	expected bool          // the current process is being killed on purpose
 	// unexpected lists exits nobody asked for (crashes).
 	unexpected []string
 }
@@ -154,10 +153,6 @@ func (cl *cluster) urls() []string {
 		u = append(u, in.url)
 	}
 	return u
-}
-
-func (cl *cluster) mongoDBURL() string {
-	return strings.TrimSuffix(cl.mongoURL, "/") + "/" + cl.mongoDB
 }
 
 func (cl *cluster) redisPort() string {
@@ -309,7 +304,6 @@ func (in *instance) start() error {
 	in.pid = cmd.Process.Pid
 	in.starts++
 	in.expected = false
-	in.state = nil
 	exited := make(chan struct{})
 	in.exited = exited
 	in.cl.track(in.pid, fmt.Sprintf("instance %d", in.idx+1))
@@ -317,7 +311,6 @@ func (in *instance) start() error {
 	go func() {
 		_ = cmd.Wait()
 		in.mu.Lock()
-		in.state = cmd.ProcessState
 		if !in.expected {
 			msg := fmt.Sprintf("instance %d (pid %d) exited on its own at %s: %v", in.idx+1, pid,
 				time.Now().UTC().Format(time.RFC3339Nano), cmd.ProcessState)

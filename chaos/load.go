@@ -29,14 +29,14 @@ type loadRun struct {
 	started  time.Time
 	done     chan struct{}
 	exitCode int
-	err      error
 	report   *loadtest.Report
 	pid      int
 }
 
 // loadArgs are the flags of one run: editors and viewers spread over the
 // three instances, a few documents in the scenario's own collection.
-func loadArgs(o options, cl *cluster, collection string, seed uint64, duration time.Duration, jsonPath string) []string {
+func loadArgs(cl *cluster, collection string, seed uint64, duration time.Duration, jsonPath string) []string {
+	o := cl.o
 	args := []string{"load"}
 	for _, u := range cl.urls() {
 		args = append(args, "--url", u)
@@ -48,14 +48,13 @@ func loadArgs(o options, cl *cluster, collection string, seed uint64, duration t
 		"--no-progress", "--json", jsonPath)
 }
 
-// startLoad starts `tandem load`; wait for it with (*loadRun).wait.
-func startLoad(cl *cluster, name string, args []string) (*loadRun, error) {
-	lr := &loadRun{name: name, args: args, logPath: filepath.Join(cl.o.outDir, "load-"+name+".log"), done: make(chan struct{})}
-	for i, a := range args {
-		if a == "--json" && i+1 < len(args) {
-			lr.jsonPath = args[i+1]
-		}
-	}
+// startLoad starts `tandem load` on collection coll, its report in
+// OUT/load-COLL.json and its output in OUT/load-COLL.log; wait for it
+// with (*loadRun).wait.
+func startLoad(cl *cluster, coll string, seed uint64, duration time.Duration) (*loadRun, error) {
+	jsonPath := filepath.Join(cl.o.outDir, "load-"+coll+".json")
+	args := loadArgs(cl, coll, seed, duration, jsonPath)
+	lr := &loadRun{name: coll, args: args, jsonPath: jsonPath, logPath: filepath.Join(cl.o.outDir, "load-"+coll+".log"), done: make(chan struct{})}
 	logFile, err := os.Create(lr.logPath)
 	if err != nil {
 		return nil, err
@@ -72,9 +71,9 @@ func startLoad(cl *cluster, name string, args []string) (*loadRun, error) {
 	}
 	logFile.Close()
 	lr.pid = cmd.Process.Pid
-	cl.track(lr.pid, "tandem load "+name)
+	cl.track(lr.pid, "tandem load "+coll)
 	go func() {
-		lr.err = cmd.Wait()
+		_ = cmd.Wait()
 		lr.exitCode = cmd.ProcessState.ExitCode()
 		cl.untrack(lr.pid)
 		close(lr.done)
@@ -108,15 +107,6 @@ func (lr *loadRun) wait(ctx context.Context, limit time.Duration) error {
 	return nil
 }
 
-func (lr *loadRun) finished() bool {
-	select {
-	case <-lr.done:
-		return true
-	default:
-		return false
-	}
-}
-
 func tailFile(path string, n int) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -129,26 +119,18 @@ func tailFile(path string, n int) string {
 	return strings.Join(lines, " | ")
 }
 
-// loadSummary is what the chaos summary keeps of a load report.
+// loadSummary is what the chaos summary keeps of a load report. The
+// embedded report sections keep their JSON keys, flat in this object.
 type loadSummary struct {
-	Command      string            `json:"command"`
-	Report       string            `json:"report"`
-	ExitCode     int               `json:"exit_code"`
-	VerdictOK    bool              `json:"verdict_ok"`
-	Reasons      []string          `json:"reasons,omitempty"`
-	Warnings     []string          `json:"warnings,omitempty"`
-	MeasureS     float64           `json:"measure_s"`
-	QuietS       float64           `json:"quiet_s"`
-	TotalS       float64           `json:"total_s"`
-	Typed        uint64            `json:"typed"`
-	Sent         uint64            `json:"sent"`
-	Resent       uint64            `json:"resent"`
-	Acked        uint64            `json:"acked"`
-	RolledBack   uint64            `json:"rolled_back_edits"`
-	AckedPerSec  float64           `json:"acked_per_second"`
-	Ack          latency           `json:"ack"`
-	FanoutEditor latency           `json:"fanout_editor"`
-	FanoutViewer latency           `json:"fanout_viewer"`
+	Command   string   `json:"command"`
+	Report    string   `json:"report"`
+	ExitCode  int      `json:"exit_code"`
+	VerdictOK bool     `json:"verdict_ok"`
+	Reasons   []string `json:"reasons,omitempty"`
+	Warnings  []string `json:"warnings,omitempty"`
+	loadtest.PhaseTimes
+	loadtest.OpCounts
+	loadtest.Latencies
 	Errors       map[string]uint64 `json:"errors"`
 	ClientErrors map[string]uint64 `json:"client_errors"`
 	Events       map[string]uint64 `json:"events"`
@@ -176,10 +158,7 @@ func summarizeLoad(lr *loadRun, root string) *loadSummary {
 	}
 	c := r.Verdict.Checks
 	s.VerdictOK, s.Reasons, s.Warnings = r.Verdict.OK, r.Verdict.Reasons, r.Verdict.Warnings
-	s.MeasureS, s.QuietS, s.TotalS = r.Phases.MeasureS, r.Phases.QuietS, r.Phases.TotalS
-	s.Typed, s.Sent, s.Resent, s.Acked, s.RolledBack = r.Ops.Typed, r.Ops.Sent, r.Ops.Resent, r.Ops.Acked, r.Ops.RolledBackEdits
-	s.AckedPerSec = r.Ops.AckedPerSecond
-	s.Ack, s.FanoutEditor, s.FanoutViewer = r.Latency.Ack, r.Latency.FanoutEditor, r.Latency.FanoutViewer
+	s.PhaseTimes, s.OpCounts, s.Latencies = r.Phases, r.Ops, r.Latency
 	s.Errors, s.ClientErrors, s.Events, s.Samples = r.Errors, r.ClientErrors, r.Events, r.ErrorSamples
 	s.ReconnectsE, s.ReconnectsV = r.Reconnects.Editors, r.Reconnects.Viewers
 	s.Copies = c.EditorsCompared + c.ViewersCompared

@@ -235,7 +235,6 @@ func run(o options) int {
 		writeOutputs(o, sum)
 		return 1
 	}
-	sum.Cluster = cl.describe()
 	sum.Machine.TandemSHA256 = fileSHA256(cl.bin)
 
 	for i, name := range o.scenarios {

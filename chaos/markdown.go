@@ -8,17 +8,8 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 )
-
-func rlimitText() string {
-	var rl syscall.Rlimit
-	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl) != nil {
-		return ""
-	}
-	return fmt.Sprintf("%d (hard %d)", rl.Cur, rl.Max)
-}
 
 // writeMarkdown renders the summary as docs/reliability.md.
 func writeMarkdown(path string, s *Summary) error {
@@ -158,7 +149,7 @@ func writeMarkdown(path string, s *Summary) error {
 			w("* **Load verdict:** %s; %d copies compared, %d acknowledged ops checked against %d op-log entries: %d markers missing, %d duplicated, %d ops missing from the op log, %d twice.\n",
 				okText(l.VerdictOK), l.Copies, l.AckedOps, l.OpLogOps, l.Missing, l.Duplicated, l.OpLogMissing, l.OpLogDup)
 			w("* **Ops:** %d edits typed, %d ops sent, %d resent after reconnects, %d acknowledged, %d edits rolled back; %.1f acked ops/s in the measured phase",
-				l.Typed, l.Sent, l.Resent, l.Acked, l.RolledBack, l.AckedPerSec)
+				l.Typed, l.Sent, l.Resent, l.Acked, l.RolledBackEdits, l.AckedPerSecond)
 			if len(l.StalledSeconds) > 0 {
 				w("; no op acknowledged in seconds %s", stalledText(l.StalledSeconds))
 			}

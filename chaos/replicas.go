@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -137,7 +138,7 @@ func (p *probe) run(ctx context.Context) {
 		p.connects++
 		p.mu.Unlock()
 		stop := context.AfterFunc(ctx, func() { conn.Close() })
-		err = p.session(conn)
+		_ = p.session(conn)
 		stop()
 		conn.Close()
 		p.mu.Lock()
@@ -149,7 +150,6 @@ func (p *probe) run(ctx context.Context) {
 			p.lost++
 		}
 		p.mu.Unlock()
-		_ = err
 		sleepCtx(ctx, 200*time.Millisecond)
 	}
 }
@@ -417,6 +417,7 @@ type checkResult struct {
 	waiting    []string // replicas not (yet) at the stored version
 	mismatches []string // replicas that differ from the store at the same version
 	versions   map[string]int64
+	stored     map[string]storedDoc // what was compared
 	err        error
 }
 
@@ -427,7 +428,7 @@ func (rs *replicaSet) check(ctx context.Context, wait time.Duration) checkResult
 	if err != nil {
 		return checkResult{err: err}
 	}
-	res := checkResult{versions: map[string]int64{}}
+	res := checkResult{versions: map[string]int64{}, stored: stored}
 	for id, s := range stored {
 		res.versions[id] = s.v
 	}
@@ -562,10 +563,7 @@ func (rs *replicaSet) final(ctx context.Context, ended time.Time, bound time.Dur
 					}
 				}
 			}
-			stored, err := rs.readStored(ctx)
-			if err != nil {
-				f.Problems = append(f.Problems, "store read: "+err.Error())
-			}
+			stored := res.stored
 			for _, in := range rs.cl.instances {
 				for _, id := range rs.ids {
 					f.APIChecks++
@@ -637,11 +635,8 @@ func (rs *replicaSet) stats() []probeStats {
 	var out []probeStats
 	for _, p := range rs.probes {
 		p.mu.Lock()
-		ps := probeStats{Instance: p.in.idx + 1, Connects: p.connects, Lost: p.lost, Gaps: p.gaps, Errors: map[string]int{}}
-		for k, v := range p.errCodes {
-			ps.Errors[k] = v
-		}
-		ps.ApplyFails = slices.Clone(p.applyFails)
+		ps := probeStats{Instance: p.in.idx + 1, Connects: p.connects, Lost: p.lost, Gaps: p.gaps,
+			Errors: maps.Clone(p.errCodes), ApplyFails: slices.Clone(p.applyFails)}
 		p.mu.Unlock()
 		out = append(out, ps)
 	}

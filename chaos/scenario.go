@@ -6,12 +6,13 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/tandemhq/tandem/protocol"
 )
 
 // event is one entry of a scenario's timeline.
@@ -77,7 +78,7 @@ var titles = map[string]string{
 
 // retryable are the error codes a client may get in these scenarios: it
 // retries (or reconnects and resends) and nothing is lost.
-var retryable = map[string]bool{"ERR_STORE_UNAVAILABLE": true, "ERR_RATE_LIMITED": true, "ERR_SHUTTING_DOWN": true}
+var retryable = map[string]bool{protocol.ErrStoreUnavailable: true, protocol.ErrRateLimited: true, protocol.ErrShuttingDown: true}
 
 // expectedEvents are the load tester's connection events a fault may
 // cause: sockets lost or closed for a restart or an unavailable store, SSE
@@ -201,8 +202,7 @@ func runScenario(ctx context.Context, cl *cluster, o options, name string, seed 
 // clients stop reading.
 func (s *scenario) baseline(seed uint64, duration time.Duration) *loadSummary {
 	coll := s.res.Name + "-baseline"
-	jsonPath := filepath.Join(s.o.outDir, "load-"+coll+".json")
-	lr, err := startLoad(s.cl, coll, loadArgs(s.o, s.cl, coll, seed, duration, jsonPath))
+	lr, err := startLoad(s.cl, coll, seed, duration)
 	if err != nil {
 		s.violate("baseline load run: %v", err)
 		return nil
@@ -240,9 +240,7 @@ func (s *scenario) run(seed uint64, duration time.Duration) {
 		s.violate("%v", err)
 		return
 	}
-	jsonPath := filepath.Join(o.outDir, "load-"+res.Name+".json")
-	args := loadArgs(o, cl, res.Collection, seed, duration, jsonPath)
-	lr, err := startLoad(cl, res.Name, args)
+	lr, err := startLoad(cl, res.Collection, seed, duration)
 	if err != nil {
 		rs.close()
 		s.violate("load run: %v", err)
@@ -373,8 +371,8 @@ func (s *scenario) checkLoad(lr *loadRun) {
 func (s *scenario) checkInstances() {
 	for i, in := range s.cl.instances {
 		in.mu.Lock()
-		unexpected := slices.Clone(in.unexpected)
-		starts := in.starts
+		unexpected, starts := in.unexpected, in.starts
+		in.unexpected = nil // reported once
 		in.mu.Unlock()
 		end := instanceEnd{Instance: i + 1, PID: in.currentPID(), Running: in.running(), Starts: starts}
 		if i < len(s.logs) {
@@ -388,9 +386,6 @@ func (s *scenario) checkInstances() {
 		for _, u := range unexpected {
 			s.violate("crash: %s", u)
 		}
-		in.mu.Lock()
-		in.unexpected = nil
-		in.mu.Unlock()
 		if len(end.Log.Panics) > 0 {
 			s.violate("instance %d logged a panic: %s", i+1, strings.Join(end.Log.Panics, " | "))
 		}
@@ -531,7 +526,7 @@ func (s *scenario) checkReadiness() {
 	for i := range s.res.Readiness {
 		tr := &s.res.Readiness[i]
 		var readyWhileDown int
-		for _, smp := range s.samplesOf(i) {
+		for _, smp := range s.readySamples[i] {
 			// Sent after the process was gone and answered before
 			// resume began: the store was unreachable throughout.
 			if smp.SentS >= down && smp.DoneS < resume {
@@ -561,8 +556,6 @@ func (s *scenario) checkReadiness() {
 		}
 	}
 }
-
-func (s *scenario) samplesOf(i int) []readySample { return s.readySamples[i] }
 
 // slow: raw clients subscribe to every document of the run and stop
 // reading: one on instance 1 right after subscribing, one on instance 3

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tandemhq/tandem/protocol"
 )
 
 // slowClient is a minimal WebSocket client over a raw TCP socket: it does
@@ -224,7 +226,7 @@ func (sc *slowClient) create(coll, id string, size int) error {
 		if m.A != "op" || m.D != id || m.Seq != 1 {
 			return false, nil
 		}
-		if m.Error != nil && m.Error.Code != "ERR_DOC_ALREADY_CREATED" {
+		if m.Error != nil && m.Error.Code != protocol.ErrDocAlreadyCreated {
 			return true, fmt.Errorf("create %s: %s %s", id, m.Error.Code, m.Error.Message)
 		}
 		return true, nil

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -44,7 +45,7 @@ type machine struct {
 }
 
 func machineInfo() machine {
-	m := machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH, LoadStart: loadavg()}
+	m := machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH, LoadStart: loadavg(), OpenFiles: rlimitText()}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
@@ -53,8 +54,6 @@ func machineInfo() machine {
 			}
 		}
 	}
-	var rl = rlimitText()
-	m.OpenFiles = rl
 	if out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
 		m.Commit = strings.TrimSpace(string(out))
 		if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
@@ -67,6 +66,14 @@ func machineInfo() machine {
 		}
 	}
 	return m
+}
+
+func rlimitText() string {
+	var rl syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl) != nil {
+		return ""
+	}
+	return fmt.Sprintf("%d (hard %d)", rl.Cur, rl.Max)
 }
 
 func loadavg() string {
