@@ -124,9 +124,7 @@ go build -trimpath -o "$TANDEM" ./cmd/tandem
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 [[ $(ulimit -n) == unlimited || $(ulimit -n) -ge 8192 ]] || die "open-files limit $(ulimit -n) is too low for 2,000 connections per run (need 8192; raise the hard limit)"
 
-needs_db=false
-[[ -n $SCENARIOS ]] && needs_db=true
-if $needs_db; then
+if [[ -n $SCENARIOS ]]; then
 	say "building and starting the MongoDB-wire test server; starting redis-server"
 	scripts/mongo-test-server.sh build >/dev/null
 	MONGO_URL=$(scripts/mongo-test-server.sh start)
@@ -174,8 +172,8 @@ cpu_ticks() {
 	echo "$total"
 }
 
-rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# status_kib FIELD PID: a kB field of /proc/PID/status (VmRSS, VmHWM).
+status_kib() { awk -v f="$1:" '$1 == f {print $2}' "/proc/$2/status" 2>/dev/null || echo 0; }
 
 # established PORT...: server-side established TCP connections on these ports.
 established() {
@@ -278,7 +276,7 @@ one_run() {
 	urls=$(IFS=,; echo "${SERVER_URLS[*]}")
 	local rss0=() p
 	[[ $sc == d ]] && collect_garbage
-	for p in "${PIDS[@]}"; do rss0+=("$(rss_kib "$p")"); done
+	for p in "${PIDS[@]}"; do rss0+=("$(status_kib VmRSS "$p")"); done
 	local cpu0 dbcpu0=0 t0 t1
 	cpu0=$(cpu_ticks "${PIDS[@]}")
 	[[ $mode == db ]] && dbcpu0=$(cpu_ticks "${DB_PIDS[@]}")
@@ -310,7 +308,7 @@ one_run() {
 		sleep 3
 		collect_garbage
 		conns=$(established "${SERVER_PORTS[@]}")
-		for p in "${PIDS[@]}"; do rss1+=("$(rss_kib "$p")"); done
+		for p in "${PIDS[@]}"; do rss1+=("$(status_kib VmRSS "$p")"); done
 	fi
 	local rc=0
 	wait "$load" || rc=$?
@@ -320,7 +318,7 @@ one_run() {
 	local cpu1 dbcpu1=0 hwm=()
 	cpu1=$(cpu_ticks "${PIDS[@]}")
 	[[ $mode == db ]] && dbcpu1=$(cpu_ticks "${DB_PIDS[@]}")
-	for p in "${PIDS[@]}"; do hwm+=("$(hwm_kib "$p")"); done
+	for p in "${PIDS[@]}"; do hwm+=("$(status_kib VmHWM "$p")"); done
 	if [[ $system == tandem ]]; then
 		# Commits, group-commit sizes and retries after version conflicts, per instance.
 		for i in "${!SERVER_URLS[@]}"; do

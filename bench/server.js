@@ -170,8 +170,9 @@ function handleHTTP(backend, ready, req, res) {
     return send(res, 200, process.memoryUsage());
   }
   if (path === '/readyz') {
-    res.writeHead(ready() ? 200 : 503, { 'content-type': 'text/plain' });
-    return res.end(ready() ? 'ok\n' : 'not ready\n');
+    const ok = ready();
+    res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
+    return res.end(ok ? 'ok\n' : 'not ready\n');
   }
   const m = /^\/api\/v1\/docs\/([^/]+)\/([^/]+)(\/ops)?$/.exec(path);
   if (!m) return sendError(res, 404, 'ERR_NOT_FOUND', 'not found');
