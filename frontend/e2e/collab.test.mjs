@@ -4,13 +4,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  assertMatchesServer,
   assertNoErrors,
   createViaList,
   editorState,
   launch,
   openPage,
   screenshot,
-  serverSnapshots,
   sleep,
   textOf,
   waitConverged,
@@ -52,16 +52,6 @@ async function paste(page, html, text) {
     ]);
   }, { html, text });
   await page.keyboard.press('Control+V');
-}
-
-async function assertMatchesServer(id, states) {
-  const snaps = await serverSnapshots('docs', id);
-  for (const [name, snap] of Object.entries(snaps)) {
-    assert.equal(snap.type, 'http://sharejs.org/types/rich-text/v1', `${name}: type`);
-    assert.equal(snap.v, states[0].v, `${name}: version`);
-    assert.deepEqual(snap.data.ops, states[0].ops, `${name}: the server's snapshot equals what the editors show`);
-  }
-  for (const s of states) assert.deepEqual(s.data.ops, s.ops, 'each page\'s sharedb doc equals its Quill contents');
 }
 
 test('two editors type concurrently (formatting, emoji, a paste) and converge to the server snapshot', { timeout: 120000 }, async () => {

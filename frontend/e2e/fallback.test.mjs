@@ -15,12 +15,12 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
   ARTIFACTS,
+  assertMatchesServer,
   createViaList,
   editorState,
   launch,
   openPage,
   screenshot,
-  serverSnapshots,
   sleep,
   textOf,
   waitConverged,
@@ -136,15 +136,6 @@ async function waitStatus(p, link, transport) {
     const s = await status(p);
     return s.link === link && s.transport === transport && s.unsent === '0' && s;
   }, { message: `${p.label}'s indicator: ${link} over ${transport}` });
-}
-
-async function assertMatchesServer(id, states) {
-  const snaps = await serverSnapshots('docs', id);
-  for (const [name, snap] of Object.entries(snaps)) {
-    assert.equal(snap.v, states[0].v, `${name}: version`);
-    assert.deepEqual(snap.data.ops, states[0].ops, `${name}: the server's snapshot equals what the editors show`);
-  }
-  for (const s of states) assert.deepEqual(s.data.ops, s.ops, 'each page\'s sharedb doc equals its Quill contents');
 }
 
 function count(haystack, needle) {

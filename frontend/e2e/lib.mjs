@@ -159,6 +159,21 @@ export async function serverSnapshots(collection, id) {
   return out;
 }
 
+/**
+ * The server's snapshot (read API and sharedb fetch) is rich text and equals
+ * what the converged editors show (states: from waitConverged), and each
+ * page's sharedb doc equals its Quill contents.
+ */
+export async function assertMatchesServer(id, states) {
+  const snaps = await serverSnapshots('docs', id);
+  for (const [name, snap] of Object.entries(snaps)) {
+    assert.equal(snap.type, 'http://sharejs.org/types/rich-text/v1', `${name}: type`);
+    assert.equal(snap.v, states[0].v, `${name}: version`);
+    assert.deepEqual(snap.data.ops, states[0].ops, `${name}: the server's snapshot equals what the editors show`);
+  }
+  for (const s of states) assert.deepEqual(s.data.ops, s.ops, 'each page\'s sharedb doc equals its Quill contents');
+}
+
 export function sharedbFetch(collection, id) {
   const url = BASE.replace(/^http/, 'ws') + '/ws';
   const socket = new WebSocket(url);

@@ -218,11 +218,11 @@ abstract class HTTPSocket extends EventTarget {
     this.finish(ABNORMAL, reason, false, true);
   }
 
-  /** The server ended the connection (with its reason). */
+  /** The server ended the connection (with its reason, if it gave one). */
   protected ended(reason: string): void {
     if (this.readyState === CLOSING || this.readyState === CLOSED) return;
     this.release(false);
-    this.finish(NORMAL, reason, true, false);
+    this.finish(NORMAL, reason || 'closed by the server', true, false);
   }
 
   private released = false;
@@ -234,10 +234,12 @@ abstract class HTTPSocket extends EventTarget {
     this.queue = [];
     this.abort.abort();
     this.stop();
-    if (tell && this.id && !this.endsWithStream) {
-      // keepalive: it is sent even when the page is going away.
-      fetch(this.endpoint('close', { id: this.id }), { method: 'POST', keepalive: true, cache: 'no-store' }).catch(() => {});
-    }
+    if (tell && this.id && !this.endsWithStream) this.closeOnServer(this.id);
+  }
+
+  /** Tells the server that connection `id` is over (keepalive: sent even when the page is going away). */
+  protected closeOnServer(id: string): void {
+    fetch(this.endpoint('close', { id }), { method: 'POST', keepalive: true, cache: 'no-store' }).catch(() => {});
   }
 
   private finish(code: number, reason: string, wasClean: boolean, error: boolean): void {
@@ -284,7 +286,7 @@ export class SSESocket extends HTTPSocket {
       } catch {
         reason = String((ev as MessageEvent).data ?? '');
       }
-      this.ended(reason || 'closed by the server');
+      this.ended(reason);
     });
     // EventSource would reconnect by itself, as a new server connection the
     // sharedb client knows nothing of: the socket closes instead.
@@ -341,7 +343,7 @@ export class PollSocket extends HTTPSocket {
     }
     if (this.readyState !== CONNECTING) {
       // Closed while opening: the server's connection is not needed.
-      fetch(this.endpoint('close', { id }), { method: 'POST', keepalive: true, cache: 'no-store' }).catch(() => {});
+      this.closeOnServer(id);
       return;
     }
     this.opened(id);
@@ -387,7 +389,7 @@ export class PollSocket extends HTTPSocket {
         }
       });
       if (typeof answer.closed === 'string') {
-        this.ended(answer.closed || 'closed by the server');
+        this.ended(answer.closed);
         return;
       }
     }

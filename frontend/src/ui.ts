@@ -98,14 +98,14 @@ export function peopleList(label: string): { el: HTMLElement; set(people: Person
 }
 
 /** The connection indicator: link state, the transport in use, and edits not yet saved by the server. */
-export function statusIndicator(): { el: HTMLElement; set(link: Link, unsent: number, transport?: Transport): void } {
+export function statusIndicator(): { el: HTMLElement; set(link: Link, unsent: number, transport: Transport): void } {
   const dot = h('span.status-dot', { 'aria-hidden': 'true' });
   const text = h('span.status-text');
   const via = h('span.status-transport');
   const el = h('div.status', { role: 'status', 'aria-live': 'polite', 'data-testid': 'status' }, dot, text, via);
   return {
     el,
-    set(link, unsent, transport = 'websocket') {
+    set(link, unsent, transport) {
       el.dataset.link = link;
       el.dataset.unsent = String(unsent);
       el.dataset.transport = transport;
