@@ -20,7 +20,7 @@ const assert = require('node:assert/strict');
 const { reportLogsOnFailure } = require('../lib/servers');
 const { startCluster, stopAllClusters, clusterSkipReason, apiSnapshot, apiOps, getJSON, docPath } = require('../lib/cluster');
 const { openViewer, startTcpProxy, lastEventIdOf, closeAllViewers } = require('../lib/sse');
-const { OpBook, opLogProblems, captureClientWarnings, key } = require('../lib/track');
+const { OpBook, opLogProblems, captureClientWarnings, key, createDoc, subscribeKits, countResends } = require('../lib/track');
 const { mongoReader } = require('../lib/mongoread');
 const C = require('../lib/client');
 const { KITS, rich } = require('../lib/types');
@@ -64,15 +64,6 @@ after(async () => {
 // a ShareDB server what sharedb-mongo reads.
 const stored = (s, c, id) => (s.kind === 'tandem' ? apiSnapshot(s.httpURL, c, id) : reader.snapshot(c, id));
 const opLog = (s, c, id) => (s.kind === 'tandem' ? apiOps(s.httpURL, c, id) : reader.ops(c, id));
-
-async function createDoc(url, kit, id, data = kit.initial()) {
-  const conn = await C.connect(url);
-  try {
-    await C.create(conn.get(kit.collection, id), data, kit.name);
-  } finally {
-    C.closeConnection(conn);
-  }
-}
 
 // Everything every instance says about c/id: the stored snapshot and a fresh fetch.
 async function instanceViews(instances, c, id) {
@@ -188,18 +179,8 @@ test(`${CLIENTS} clients on three instances: random edits on all types, random r
 
   const conns = [];
   for (let ci = 0; ci < CLIENTS; ci++) conns.push(await C.connect(insts[ci % insts.length].url));
-  const docs = conns.map((conn) => KITS.map((kit, ki) => conn.get(kit.collection, ids[ki])));
-  await Promise.all(docs.flat().map((d) => C.subscribe(d)));
-  for (const d of docs.flat()) d.preventCompose = true;
-
-  // Ops sent again with a seq this connection had sent before: resends after a reconnect.
-  const sentSeqs = conns.map(() => new Set());
-  let resends = 0;
-  conns.forEach((conn, ci) => conn.on('send', (m) => {
-    if (m.a !== 'op') return;
-    if (sentSeqs[ci].has(m.seq)) resends++;
-    else sentSeqs[ci].add(m.seq);
-  }));
+  const docs = await subscribeKits(conns, ids);
+  const resends = countResends(conns);
   const book = new OpBook();
   let reconnects = 0;
   let moved = 0;
@@ -239,7 +220,7 @@ test(`${CLIENTS} clients on three instances: random edits on all types, random r
   const failed = book.entries.filter((e) => e.state !== 'acked');
   assert.deepEqual(failed.map((e) => `client ${e.client} ${e.c}/${e.d}: ${e.err && e.err.code} ${e.err && e.err.message}`), [], 'every op acknowledged');
   assert.ok(reconnects >= CLIENTS / 2, `clients reconnected (${reconnects})`);
-  assert.ok(resends >= 3, `in-flight ops were resent after reconnects (${resends})`);
+  assert.ok(resends.n >= 3, `in-flight ops were resent after reconnects (${resends.n})`);
 
   for (const [ki, kit] of KITS.entries()) {
     const id = ids[ki];
@@ -254,7 +235,7 @@ test(`${CLIENTS} clients on three instances: random edits on all types, random r
     if (MODE === 'tandem') assert.deepEqual(await reader.snapshot(kit.collection, id), truth, `${kit.name}: sharedb-mongo reads the same snapshot`);
   }
   for (const conn of conns) assert.deepEqual(conn.errors, []);
-  console.log(`[interop] ${CLIENTS} clients: ${book.entries.length} ops (${offlineOps} submitted while disconnected), ${reconnects} reconnects (${moved} to another instance), ${resends} ops resent; submitted+acked in ${submittedIn} ms, total ${Date.now() - started} ms`);
+  console.log(`[interop] ${CLIENTS} clients: ${book.entries.length} ops (${offlineOps} submitted while disconnected), ${reconnects} reconnects (${moved} to another instance), ${resends.n} ops resent; submitted+acked in ${submittedIn} ms, total ${Date.now() - started} ms`);
   for (const conn of conns) C.closeConnection(conn);
 });
 
@@ -527,9 +508,7 @@ test('kill -9 of an instance during edits loses no acknowledged op; its clients 
   for (const [ki, kit] of KITS.entries()) await createDoc(insts[0].url, kit, ids[ki]);
   const conns = [];
   for (let ci = 0; ci < 9; ci++) conns.push(await C.connect(insts[ci % 3].url));
-  const docs = conns.map((conn) => KITS.map((kit, ki) => conn.get(kit.collection, ids[ki])));
-  await Promise.all(docs.flat().map((d) => C.subscribe(d)));
-  for (const d of docs.flat()) d.preventCompose = true;
+  const docs = await subscribeKits(conns, ids);
 
   const book = new OpBook();
   let killed = false;

@@ -14,7 +14,7 @@ const { test, before, after, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const { reportLogsOnFailure } = require('../lib/servers');
 const { startCluster, stopAllClusters, clusterSkipReason, apiSnapshot } = require('../lib/cluster');
-const { OpBook, checkOpLog, captureClientWarnings } = require('../lib/track');
+const { OpBook, checkOpLog, captureClientWarnings, createDoc, subscribeKits, countResends } = require('../lib/track');
 const { mongoReader } = require('../lib/mongoread');
 const C = require('../lib/client');
 const { KITS, rich } = require('../lib/types');
@@ -60,9 +60,7 @@ for (const [ki, kit] of KITS.entries()) {
   test(`${kit.name}: a Tandem client and a ShareDB client edit concurrently and end identical`, { skip: SKIP, timeout: 60000 }, async () => {
     const id = `${RUN}-edit-${kit.name}`;
     const creator = ki % 2 ? ref : tandem;
-    const setup = await C.connect(creator.url);
-    await C.create(setup.get(kit.collection, id), kit.initial(), kit.name);
-    C.closeConnection(setup);
+    await createDoc(creator.url, kit, id);
 
     const t = await C.connect(tandem.url);
     const r = await C.connect(ref.url);
@@ -212,24 +210,12 @@ test('rich-text doc presence crosses between Tandem and ShareDB clients', { skip
 
 test('clients move between ShareDB and Tandem with ops in flight; then the ShareDB server is killed and its clients move to Tandem', { skip: SKIP, timeout: 120000 }, async () => {
   const ids = KITS.map((kit) => `${RUN}-move-${kit.name}`);
-  for (const [ki, kit] of KITS.entries()) {
-    const c = await C.connect(ref.url);
-    await C.create(c.get(kit.collection, ids[ki]), kit.initial(), kit.name);
-    C.closeConnection(c);
-  }
+  for (const [ki, kit] of KITS.entries()) await createDoc(ref.url, kit, ids[ki]);
   const N = 6;
   const conns = [];
   for (let ci = 0; ci < N; ci++) conns.push(await C.connect((ci % 2 ? tandem : ref).url));
-  const docs = conns.map((conn) => KITS.map((kit, ki) => conn.get(kit.collection, ids[ki])));
-  await Promise.all(docs.flat().map((d) => C.subscribe(d)));
-  for (const d of docs.flat()) d.preventCompose = true;
-  const sentSeqs = conns.map(() => new Set());
-  let resends = 0;
-  conns.forEach((conn, ci) => conn.on('send', (m) => {
-    if (m.a !== 'op') return;
-    if (sentSeqs[ci].has(m.seq)) resends++;
-    else sentSeqs[ci].add(m.seq);
-  }));
+  const docs = await subscribeKits(conns, ids);
+  const resends = countResends(conns);
 
   const book = new OpBook();
   let crossings = 0;
@@ -275,5 +261,5 @@ test('clients move between ShareDB and Tandem with ops in flight; then the Share
     assert.deepEqual(normOps(ops), normOps(await reader.ops(kit.collection, id)), `${kit.name}: Tandem reads the op log as sharedb-mongo does`);
   }
   for (const conn of conns) assert.deepEqual(conn.errors, []);
-  console.log(`[interop] mixed move: ${book.entries.length} ops, ${crossings} crossings between the servers, ${resends} ops resent, ${onRef.length} clients moved off the killed ShareDB server`);
+  console.log(`[interop] mixed move: ${book.entries.length} ops, ${crossings} crossings between the servers, ${resends.n} ops resent, ${onRef.length} clients moved off the killed ShareDB server`);
 });

@@ -31,7 +31,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const { Server, live, freePort } = require('./servers');
+const { Server, freePort } = require('./servers');
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const REDIS_SCRIPT = path.join(ROOT, 'scripts', 'redis-test-server.sh');
@@ -321,4 +321,4 @@ async function apiOps(httpURL, c, id, { limit = 100, token } = {}) {
   throw new Error('op log paging did not end');
 }
 
-module.exports = { startCluster, stopAllClusters, clusterUnavailable, clusterSkipReason, getJSON, apiSnapshot, apiOps, docPath, ROOT };
+module.exports = { startCluster, stopAllClusters, clusterSkipReason, getJSON, apiSnapshot, apiOps, docPath };

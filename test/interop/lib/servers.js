@@ -134,7 +134,7 @@ class Server {
 
   // Whether start() makes a data dir (bolt store / reference --data-file).
   needsDataDir() {
-    return KIND === 'tandem' || REF_PERSIST;
+    return serverPersists();
   }
 
   async start() {
@@ -247,4 +247,4 @@ function reportLogsOnFailure(t) {
   }
 }
 
-module.exports = { startServer, stopAll, reportLogsOnFailure, serverKind, serverPersists, freePort, getStatus, tail, Server, live, children };
+module.exports = { startServer, stopAll, reportLogsOnFailure, serverKind, serverPersists, freePort, Server };

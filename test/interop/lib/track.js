@@ -2,10 +2,12 @@
 // Bookkeeping of submitted ops for the cluster tests: every op submitted through an OpBook
 // remembers the src and seq it went out with (sharedb's Connection id is the src; the seq is
 // assigned when the op is first sent and kept across reconnects), and whether and when it was
-// acknowledged. checkOpLog compares that with a document's op log.
+// acknowledged. checkOpLog compares that with a document's op log. Also the set-up the
+// cluster tests share: documents to edit through an OpBook, and a count of resent ops.
 
 const C = require('./client');
 const { apiOps } = require('./cluster');
+const { KITS } = require('./types');
 
 class OpBook {
   constructor() {
@@ -103,4 +105,38 @@ function captureClientWarnings() {
   return counts;
 }
 
-module.exports = { OpBook, checkOpLog, opLogProblems, captureClientWarnings, key };
+// Creates c/id of kit's type through a connection of its own to url.
+async function createDoc(url, kit, id, data = kit.initial()) {
+  const conn = await C.connect(url);
+  try {
+    await C.create(conn.get(kit.collection, id), data, kit.name);
+  } finally {
+    C.closeConnection(conn);
+  }
+}
+
+// On each connection, the document ids[ki] of every KITS[ki], subscribed and with
+// preventCompose (as OpBook needs): docs[ci][ki].
+async function subscribeKits(conns, ids) {
+  const docs = conns.map((conn) => KITS.map((kit, ki) => conn.get(kit.collection, ids[ki])));
+  await Promise.all(docs.flat().map((d) => C.subscribe(d)));
+  for (const d of docs.flat()) d.preventCompose = true;
+  return docs;
+}
+
+// Counts the ops a connection sends again with a seq it had sent before: resends after a
+// reconnect. Returns {n}, which grows as they happen.
+function countResends(conns) {
+  const resends = { n: 0 };
+  for (const conn of conns) {
+    const sent = new Set();
+    conn.on('send', (m) => {
+      if (m.a !== 'op') return;
+      if (sent.has(m.seq)) resends.n++;
+      else sent.add(m.seq);
+    });
+  }
+  return resends;
+}
+
+module.exports = { OpBook, checkOpLog, opLogProblems, captureClientWarnings, key, createDoc, subscribeKits, countResends };
