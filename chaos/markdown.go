@@ -54,7 +54,7 @@ func writeMarkdown(path string, s *Summary) error {
 	w("  Its verdict: every editor's and viewer's copy equals the server's snapshot, every acknowledged edit's marker is\n")
 	w("  in the text exactly once and every acknowledged op's src/seq in the op log exactly once, without gaps.\n")
 	w("  The default load is sized for the MongoDB-wire test server, not for Tandem: ten times more (`--editors 60\n")
-	w("  --viewers 12 --rate 4`) keeps FerretDB at about 1.7 of the 2 cores, every store call then takes hundreds of\n")
+	w("  --viewers 12 --rate 4`) kept FerretDB at 167%% CPU of the 2 cores (`top`), every store call then took hundreds of\n")
 	w("  milliseconds, and after a kill -9 the restarted instance's clients wait that long for each subscription, so the\n")
 	w("  15 s convergence bound was missed in such runs (on 2026-11-29; the load verdict and the after-run comparison held).\n")
 	w("* Besides, the chaos program keeps **one subscriber per instance** on every document of the scenario (a ShareDB\n")
@@ -310,16 +310,23 @@ func observations(s *Summary) []string {
 				"the same src/seq after the reconnect: %d resent, each in the op log exactly once (the verdict).",
 				mapText(l.Events), mapText(l.ClientErrors), l.Resent))
 		case "redis":
-			out = append(out, fmt.Sprintf("Redis restart: pub/sub is gone for a moment (each instance logged one \"connection "+
-				"lost; reconnecting\" and reconnected); a session that then sees a version gap reads the missing ops from the "+
-				"store. Clients saw no error and no disconnection (%s); ack p99 %.1f ms, fan-out p99 %.1f ms, max %.0f ms.",
-				countsText(l.Errors, l.ClientErrors, l.Events), l.Ack.P99MS, l.FanoutEditor.P99MS, l.FanoutEditor.MaxMS))
+			seen := "Clients saw no error and no disconnection"
+			if c := countsText(l.Errors, l.ClientErrors, l.Events); c != "none" {
+				seen = "Clients saw " + c
+			}
+			out = append(out, fmt.Sprintf("Redis restart: pub/sub is gone for a moment (each instance's log above says how "+
+				"it reconnected); a session that then sees a version gap reads the missing ops from the store. %s; ack p99 "+
+				"%.1f ms, fan-out p99 %.1f ms, max %.0f ms.", seen, l.Ack.P99MS, l.FanoutEditor.P99MS, l.FanoutEditor.MaxMS))
 		case "mongo":
+			shown := "so the outage showed as latency (ack max %.0f ms), not as errors"
+			if c := countsText(l.Errors, l.ClientErrors, l.Events); c != "none" {
+				shown = "so the outage showed as latency (ack max %.0f ms) and as " + c
+			}
 			t := fmt.Sprintf("MongoDB outage: commits wait and retry (for up to 10 s, `CommitRetryFor`) instead of "+
-				"failing, so the outage showed as latency (ack max %.0f ms), not as errors (%s); edits typed meanwhile were "+
+				"failing, "+shown+"; edits typed meanwhile were "+
 				"composed into each editor's pending op, as sharedb does (%d edits typed, %d ops sent). A longer outage "+
 				"would disconnect the submitters (close 1013) and their clients would resend.",
-				l.Ack.MaxMS, countsText(l.Errors, l.ClientErrors, l.Events), l.Typed, l.Sent)
+				l.Ack.MaxMS, l.Typed, l.Sent)
 			if len(l.StalledSeconds) > 0 && len(r.Readiness) > 0 && r.Readiness[0].FirstNotReadySentS >= 0 {
 				first := r.Readiness[0].FirstNotReadySentS
 				for _, tr := range r.Readiness {
@@ -341,12 +348,20 @@ func observations(s *Summary) []string {
 				}
 			}
 			if len(parts) > 0 && r.Baseline != nil {
-				out = append(out, fmt.Sprintf("Clients that stop reading: the server dropped %s. The default 16 MiB send queue "+
-					"was never the trigger: the kernel's socket buffer (autotuned up to `net.ipv4.tcp_wmem`'s 4 MiB here) took "+
+				queue := "The send queue (`--send-queue-bytes`) was not the trigger: the kernel's socket buffer"
+				for _, sl := range r.Slow {
+					if sl != nil && strings.Contains(closeMechanism(sl), "send queue") {
+						queue = "The send queue (`--send-queue-bytes`) overflowed for one; the kernel's socket buffer"
+					}
+				}
+				if wmem := s.Machine.TCPWmemMax; wmem > 0 {
+					queue += fmt.Sprintf(" (autotuned up to `net.ipv4.tcp_wmem`'s %.1f MiB here)", float64(wmem)/(1<<20))
+				}
+				out = append(out, fmt.Sprintf("Clients that stop reading: the server dropped %s. %s took "+
 					"%d bytes before the writer blocked. Each connection has its own queue and writer, and the others' acks and "+
 					"broadcasts did not wait for these: ack p99 %.1f ms with them not reading vs %.1f ms with the same clients "+
 					"reading (fan-out p99 %.1f vs %.1f ms); the two runs are sequential on a shared machine, so tails differ "+
-					"from run to run either way.", strings.Join(parts, "; "), maxSndQ(r.Slow),
+					"from run to run either way.", strings.Join(parts, "; "), queue, maxSndQ(r.Slow),
 					l.Ack.P99MS, r.Baseline.Ack.P99MS, l.FanoutEditor.P99MS, r.Baseline.FanoutEditor.P99MS))
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -36,7 +37,10 @@ type machine struct {
 	LoadStart string `json:"loadavg_start"`
 	LoadEnd   string `json:"loadavg_end,omitempty"`
 	OpenFiles string `json:"open_files_limit"`
-	Commit    string `json:"commit,omitempty"`
+	// TCPWmemMax is the kernel's ceiling for an autotuned socket send
+	// buffer (net.ipv4.tcp_wmem's third field), 0 if unreadable.
+	TCPWmemMax int64  `json:"tcp_wmem_max,omitempty"`
+	Commit     string `json:"commit,omitempty"`
 	// Modified lists tracked files with uncommitted changes when the run
 	// started (the binary under test was built from them).
 	Modified []string `json:"modified,omitempty"`
@@ -52,6 +56,11 @@ func machineInfo() machine {
 				m.CPU = strings.TrimSpace(v)
 				break
 			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_wmem"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 3 {
+			m.TCPWmemMax, _ = strconv.ParseInt(f[2], 10, 64)
 		}
 	}
 	if out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
