@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 
-go build -o bin/tandem ./cmd/tandem
+go build -trimpath -o bin/tandem ./cmd/tandem
 go build -o bin/tandem-chaos ./chaos
 # The MongoDB-wire test server (minutes the first time); redis-server is
 # installed by scripts/redis-test-server.sh on first use.
